@@ -1,0 +1,129 @@
+"""`Publisher`: send windows to a Hush daemon from Python, as `hush publish` does.
+
+    with Publisher("tcp://127.0.0.1:5555", "pump-3", rate=360.0) as pub:
+        pub.wait_connected()
+        pub.send(window)              # W samples (or k x W: k consecutive windows in one message)
+        pub.publish(samples, hop=75)  # or cut a long signal into windows
+
+The socket is an XPUB rather than a PUB: ZeroMQ delivers the daemon's subscription to it once the
+connection is up, which is how `wait_connected` knows that the first window will not be dropped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import zmq
+
+from hush import protocol
+
+FORMS = {"array": "array", "bin-f4": "<f4", "bin-f8": "<f8"}
+
+
+class NotConnected(TimeoutError):
+    """No daemon subscribed within the timeout."""
+
+
+class Publisher:
+    def __init__(self, endpoint: str, stream: str, window: int = 150, form: str = "bin-f8",
+                 rate: float | None = None, bind: bool = False, ctx: zmq.Context | None = None,
+                 hwm: int = 100_000):
+        if not protocol.TOPIC_RE.fullmatch(stream.encode()):
+            raise ValueError(f"stream id {stream!r} must be 1-128 characters from [A-Za-z0-9._:/-]")
+        if form not in FORMS:
+            raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+        self.endpoint, self.stream, self.window = endpoint, stream, window
+        self.form, self.rate = FORMS[form], (rate or None)
+        self.seq = 0
+        self.t0: float | None = None  # epoch time of sample 0, when the rate is known
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.Context()
+        self.sock = self.ctx.socket(zmq.XPUB)
+        self.sock.setsockopt(zmq.SNDHWM, hwm)
+        self.sock.setsockopt(zmq.LINGER, 5000)  # close waits (bounded) for what is still queued
+        (self.sock.bind if bind else self.sock.connect)(endpoint)
+
+    def wait_connected(self, timeout_s: float = 10.0) -> None:
+        """Block until a subscriber (the daemon) has subscribed to this stream, or raise NotConnected."""
+        wait_subscribed(self.sock, self.stream.encode(), timeout_s, self.endpoint)
+
+    def send(self, samples: np.ndarray, t: float | None = None, **extra: object) -> int:
+        """Send k x W samples as one message; return its seq."""
+        samples = np.asarray(samples, dtype=np.float64).reshape(-1)
+        if samples.size == 0 or samples.size % self.window:
+            raise ValueError(f"expected k x {self.window} samples, got {samples.size}")
+        seq = self.seq
+        self.sock.send_multipart(protocol.encode_window(self.stream, seq, samples, self.form, t=t, rate=self.rate,
+                                                        **extra))
+        self.seq += 1
+        return seq
+
+    def publish(self, samples: Iterable[float] | np.ndarray, hop: int = 0, speed: float = 0.0) -> int:
+        """Cut a signal into windows (a new one every `hop` samples, default W) and send each; return the
+        count. With a rate and speed > 0, each window leaves when its last sample would have arrived, at
+        `speed` times real time; speed 0 sends as fast as the samples come."""
+        count, start = 0, time.monotonic()
+        for index, win in windows_of(samples, self.window, hop or self.window):
+            t = None
+            if self.rate:
+                if self.t0 is None:
+                    self.t0 = time.time()
+                t = self.t0 + index / self.rate
+                if speed > 0:
+                    wait = start + (index + self.window) / (self.rate * speed) - time.monotonic()
+                    if wait > 0:
+                        time.sleep(wait)
+            self.send(win, t=t)
+            count += 1
+        return count
+
+    def close(self) -> None:
+        self.sock.close()
+        if self._own_ctx:
+            self.ctx.term()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def windows_of(samples: Iterable[float] | np.ndarray, window: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(index of first sample, window) for every full window, from a finite array or an endless iterator.
+
+    A stream is read lazily, so a live sensor piped in is published window by window as it arrives.
+    """
+    if hop < 1:
+        raise ValueError(f"hop must be an integer >= 1, got {hop}")
+    if isinstance(samples, np.ndarray):
+        for start in range(0, samples.size - window + 1, hop):
+            yield start, samples[start:start + window]
+        return
+    it = iter(samples)
+    buf: list[float] = []
+    first = 0  # index of buf[0] in the stream
+    for value in it:
+        buf.append(value)
+        if len(buf) == window:
+            yield first, np.asarray(buf)
+            drop = min(hop, window)
+            del buf[:drop]
+            first += drop
+            if hop > window:  # samples between two windows are not sent
+                skipped = sum(1 for _ in itertools.islice(it, hop - window))
+                first += skipped
+
+
+def wait_subscribed(sock: zmq.Socket, topic: bytes | None, timeout_s: float, endpoint: str) -> None:
+    """On an XPUB socket: wait for a subscription that matches `topic` (any, if None)."""
+    deadline = time.monotonic() + timeout_s
+    while (left := deadline - time.monotonic()) > 0:
+        if sock.poll(int(left * 1000) + 1):
+            msg = sock.recv()
+            if msg[:1] == b"\x01" and (topic is None or topic.startswith(msg[1:])):
+                return
+    raise NotConnected(f"no Hush daemon subscribed at {endpoint} within {timeout_s:g} s")

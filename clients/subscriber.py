@@ -1,0 +1,73 @@
+"""`Subscriber`: receive denoised windows (and errors) from a Hush daemon, as `hush subscribe` does.
+
+    with Subscriber("tcp://127.0.0.1:5556", prefix="pump-") as sub:
+        sub.wait_ready()              # our subscription has reached the daemon
+        for msg in sub:               # protocol.Message: msg.topic, msg.seq, msg.samples(), msg.is_error
+            ...
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import zmq
+
+from hush import protocol
+
+
+class Subscriber:
+    def __init__(self, endpoint: str, prefix: str = "", errors: bool = True, bind: bool = False,
+                 ctx: zmq.Context | None = None, hwm: int = 100_000):
+        self.endpoint, self.prefix = endpoint, prefix
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.Context()
+        self.sock = self.ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.RCVHWM, hwm)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        if errors and prefix:
+            self.sock.setsockopt(zmq.SUBSCRIBE, protocol.ERROR_PREFIX + b"/" + prefix.encode())
+        # Subscribed last, so the daemon's answer on !ready means every subscription above is in place.
+        self.sock.setsockopt(zmq.SUBSCRIBE, protocol.READY_TOPIC)
+        (self.sock.bind if bind else self.sock.connect)(endpoint)
+        self.hello: dict[str, object] | None = None  # what the daemon said on !ready: model id, window
+
+    def wait_ready(self, timeout_s: float = 10.0) -> dict[str, object]:
+        """Block until the daemon confirms our subscriptions; return its hello (model, window, protocol)."""
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            if self.sock.poll(int(left * 1000) + 1):
+                msg = protocol.decode_message(self.sock.recv_multipart())
+                if msg.topic == protocol.READY_TOPIC.decode():
+                    self.hello = msg.body
+                    return msg.body
+        raise TimeoutError(f"no Hush daemon answered at {self.endpoint} within {timeout_s:g} s")
+
+    def recv(self, timeout_s: float | None = None) -> protocol.Message | None:
+        """The next window or error (None after timeout_s); the daemon's !ready hellos are skipped."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self.sock.poll(None if left is None else int(left * 1000) + 1):
+                return None
+            msg = protocol.decode_message(self.sock.recv_multipart())
+            if msg.topic == protocol.READY_TOPIC.decode():
+                self.hello = msg.body
+                continue
+            return msg
+
+    def __iter__(self) -> Iterator[protocol.Message]:
+        while (msg := self.recv()) is not None:
+            yield msg
+
+    def close(self) -> None:
+        self.sock.close()
+        if self._own_ctx:
+            self.ctx.term()
+
+    def __enter__(self) -> Subscriber:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,1 @@
+"""The daemon: server lifecycle (server.py), micro-batching (batcher.py), the model runner (runner.py)."""

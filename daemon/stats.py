@@ -1,0 +1,42 @@
+"""Counters the daemon keeps and the one-line summary it logs. Each counter has one writer thread."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import numpy as np
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.messages_in = 0  # accepted input messages (I/O thread)
+        self.windows_in = 0  # accepted windows (I/O thread)
+        self.errors: Counter[str] = Counter()  # rejected messages by code (I/O thread; 'internal': sender)
+        self.messages_out = 0  # answered messages (sender thread)
+        self.windows_out = 0
+        self.batches = 0
+        self.batch_windows = 0
+        self._lock = threading.Lock()
+        self._latencies_s: list[float] = []
+
+    def record_latency(self, values: list[float]) -> None:
+        with self._lock:
+            self._latencies_s.extend(values)
+
+    def take_latencies(self) -> np.ndarray:
+        with self._lock:
+            values, self._latencies_s = self._latencies_s, []
+        return np.asarray(values)
+
+    def summary(self, queue_depth: int) -> str:
+        """One line: totals since start; latency percentiles since the previous summary."""
+        lat = self.take_latencies() * 1000
+        mean_batch = self.batch_windows / self.batches if self.batches else 0.0
+        errs = sum(self.errors.values())
+        by_code = (" (" + ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) + ")") if errs else ""
+        lat_s = (f"latency ms p50 {np.percentile(lat, 50):.2f} p99 {np.percentile(lat, 99):.2f} "
+                 f"max {lat.max():.2f}") if lat.size else "latency -"
+        return (f"windows in {self.windows_in} out {self.windows_out}, messages in {self.messages_in} "
+                f"out {self.messages_out}, errors {errs}{by_code}, batches {self.batches} "
+                f"(mean {mean_batch:.1f} windows), {lat_s}, queue {queue_depth}")

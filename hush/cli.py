@@ -1,0 +1,288 @@
+"""The `hush` command: one thin subcommand per job over the library. Library code raises its own errors;
+only this layer turns them into one-line messages and exit codes (2: bad usage or input, 1: failure)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from hush import config as hconfig
+
+Handler = Callable[[argparse.Namespace, hconfig.Config], int]
+COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None], Handler]] = {}
+
+
+def command(name: str, help: str, example: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a subcommand: `help` for the list, `example` shown at the end of its --help."""
+    def wrap(setup: Callable[..., Any]) -> Callable[..., Any]:
+        COMMANDS[name] = (help, example, setup, setup.handler)  # type: ignore[attr-defined]
+        return setup
+    return wrap
+
+
+def handles(handler: Handler) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(setup: Callable[..., Any]) -> Callable[..., Any]:
+        setup.handler = handler  # type: ignore[attr-defined]
+        return setup
+    return wrap
+
+
+def flags(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    return {n: getattr(args, n) for n in names}
+
+
+# --- train -------------------------------------------------------------------------------------------------
+
+def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.trainer.train import PRESETS, train
+
+    tc = cfg.train
+    preset = args.preset or tc.preset
+    if preset != tc.preset or PRESETS[preset]:
+        tc = hconfig.build_section(hconfig.TrainConfig, {"preset": preset, **PRESETS[preset]},
+                                   f"preset {preset!r}", base=tc)
+    tc = hconfig.override(tc, flags(args, "out", "epochs", "n_windows", "seed", "batch_size", "window"))
+    train(tc, clean_path=args.clean)
+    return 0
+
+
+@command("train", "train a denoising model and write one self-contained .keras file",
+         "hush train --out models/default.keras\n  hush train --preset seed --out seed.keras\n"
+         "  hush train --clean my_sensor.npy --out my_sensor.keras")
+@handles(run_train)
+def _train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=("default", "seed"), help="recipe: 'seed' is the tutorial exactly")
+    p.add_argument("--out", help="model file to write (its report goes to <name>-report/ beside it)")
+    p.add_argument("--clean", metavar="FILE", help="train on your own clean recording (.npy or .csv column)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--n-windows", type=int, help="synthetic windows to make")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--window", type=int, help="samples per window (W)")
+    p.add_argument("--seed", type=int)
+
+
+# --- serve -------------------------------------------------------------------------------------------------
+
+def run_serve(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.daemon.server import Server
+
+    sc = hconfig.override(cfg.serve, flags(args, "model", "input", "output", "input_mode", "output_mode",
+                                           "max_batch", "max_wait_ms"))
+    return Server(sc).run()
+
+
+@command("serve", "run the denoising daemon: windows in on one socket, denoised windows out on another",
+         "hush serve --model models/default.keras --input tcp://127.0.0.1:5555 --output tcp://127.0.0.1:5556")
+@handles(run_serve)
+def _serve(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="model file (default: the shipped models/default.keras)")
+    p.add_argument("--input", help="input endpoint (SUB; sensors connect PUB sockets to it)")
+    p.add_argument("--output", help="output endpoint (PUB; subscribers connect to it)")
+    p.add_argument("--input-mode", choices=("bind", "connect"))
+    p.add_argument("--output-mode", choices=("bind", "connect"))
+    p.add_argument("--max-batch", type=int, help="windows per model call at most")
+    p.add_argument("--max-wait-ms", type=float, help="longest a window waits for a batch to fill")
+
+
+# --- publish -----------------------------------------------------------------------------------------------
+
+def run_publish(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.publisher import Publisher
+    from hush.samples import iter_text, load_samples
+
+    pc = hconfig.override(cfg.publish, flags(args, "endpoint", "stream", "hop", "rate", "form", "column"))
+    with Publisher(pc.endpoint, pc.stream, args.window, pc.form, rate=pc.rate, bind=args.bind) as pub:
+        pub.wait_connected(pc.connect_timeout_s)
+        if args.file in (None, "-"):
+            source: Any = iter_text(sys.stdin, pc.column, "stdin")
+        else:
+            source = load_samples(args.file, pc.column)
+        sent = pub.publish(source, hop=pc.hop, speed=args.speed)
+    print(f"published {sent} windows of {args.window} samples as stream {pc.stream!r} to {pc.endpoint}",
+          file=sys.stderr)
+    return 0
+
+
+@command("publish", "send a live stream (stdin) or a file to the daemon as windows",
+         "my_sensor | hush publish --stream pump-3 --rate 360\n  hush publish signal.csv --column ecg --hop 75")
+@handles(run_publish)
+def _publish(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", help="a .npy/.csv/.txt file; stdin (one number per line, or CSV) if absent")
+    p.add_argument("--endpoint", help="the daemon's input endpoint")
+    p.add_argument("--bind", action="store_true", help="bind instead of connecting (the daemon connects)")
+    p.add_argument("--stream", help="stream id (topic)")
+    p.add_argument("--window", type=int, default=150, help="samples per window: the model's W (150)")
+    p.add_argument("--hop", type=int, help="samples between window starts (default W; W/2 overlaps)")
+    p.add_argument("--rate", type=float, help="samples per second, stamped as rate and t")
+    p.add_argument("--form", choices=("array", "bin-f4", "bin-f8"), help="how samples travel")
+    p.add_argument("--column", help="CSV column: a 0-based index or a header name")
+    p.add_argument("--speed", type=float, default=0.0,
+                   help="with --rate: pace windows at this multiple of real time (default 0: no pacing)")
+
+
+# --- subscribe ---------------------------------------------------------------------------------------------
+
+def run_subscribe(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.sinks import open_sink
+    from hush.clients.subscriber import Subscriber
+
+    sc = hconfig.override(cfg.subscribe, flags(args, "endpoint", "prefix"))
+    count = errors = 0
+    with Subscriber(sc.endpoint, sc.prefix) as sub:
+        hello = sub.wait_ready(args.connect_timeout)
+        print(f"subscribed to {sc.prefix or 'every stream'!r} at {sc.endpoint}: model {hello.get('model')}",
+              file=sys.stderr)
+        sink = open_sink(args.out, int(hello.get("window", 150)))  # type: ignore[call-overload]
+        try:
+            while not (args.count and count >= args.count):
+                msg = sub.recv(args.idle_timeout or None)
+                if msg is None:
+                    break
+                if msg.is_error:
+                    errors += 1
+                    print(f"error {msg.body.get('error')} on {msg.stream or '?'} seq {msg.seq}: "
+                          f"{msg.body.get('detail')}", file=sys.stderr)
+                    continue
+                sink.write(msg)
+                count += 1
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sink.close()
+    print(f"received {count} windows, {errors} errors", file=sys.stderr)
+    return 0
+
+
+@command("subscribe", "receive denoised windows (and errors) by stream-id prefix",
+         "hush subscribe --prefix pump- --out cleaned.csv\n  hush subscribe --count 100 --out cleaned.npy")
+@handles(run_subscribe)
+def _subscribe(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--endpoint", help="the daemon's output endpoint")
+    p.add_argument("--prefix", help="stream-id prefix (default: every stream)")
+    p.add_argument("--out", help="a .csv, .jsonl or .npy file (default: JSON lines on stdout)")
+    p.add_argument("--count", type=int, default=0, help="stop after this many windows")
+    p.add_argument("--idle-timeout", type=float, default=0.0, help="stop after this many seconds of silence")
+    p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the daemon")
+
+
+# --- record / replay ---------------------------------------------------------------------------------------
+
+def run_record(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.recording import record
+
+    rc = hconfig.override(cfg.record, flags(args, "endpoint", "prefix"))
+    end = time.monotonic() + args.duration if args.duration else None
+    print(f"recording {rc.endpoint} ({'bound' if args.bind else 'connected'}) into {args.out}; Ctrl-C stops",
+          file=sys.stderr)
+    try:
+        n = record(rc.endpoint, args.out, rc.prefix, args.bind, max_messages=args.count,
+                   should_stop=lambda: end is not None and time.monotonic() >= end)
+    except KeyboardInterrupt:
+        n = -1
+    print(f"recorded {'some' if n < 0 else n} messages into {args.out}", file=sys.stderr)
+    return 0
+
+
+@command("record", "capture messages (raw input or denoised output) into a .hushrec file",
+         "hush record out.hushrec --duration 60\n"
+         "  hush record raw.hushrec --bind --endpoint tcp://127.0.0.1:5557   # sensors publish here")
+@handles(run_record)
+def _record(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", help="recording file to write (.hushrec)")
+    p.add_argument("--endpoint", help="what to record (default: the daemon's output)")
+    p.add_argument("--bind", action="store_true", help="bind and let publishers connect (to record raw input)")
+    p.add_argument("--prefix", help="topic prefix to record (default: all)")
+    p.add_argument("--count", type=int, default=0, help="stop after this many messages")
+    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
+
+
+def run_replay(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.replay import replay_recording, replay_signal
+
+    rc = hconfig.override(cfg.replay, flags(args, "endpoint", "speed", "rate"))
+    if args.file.endswith(".hushrec"):
+        n = replay_recording(args.file, rc.endpoint, rc.speed, args.loop, args.bind)
+    else:
+        n = replay_signal(args.file, rc.endpoint, args.stream, rc.rate, rc.speed, args.window, args.hop or 0,
+                          args.form, args.loop, args.bind, args.column)
+    print(f"replayed {n} messages to {rc.endpoint}", file=sys.stderr)
+    return 0
+
+
+@command("replay", "re-publish a recording, or a .npy/.csv signal, at its pace, faster, or at once",
+         "hush replay data/demo.hushrec --speed 4\n  hush replay signal.npy --rate 360 --stream ecg --loop")
+@handles(run_replay)
+def _replay(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a .hushrec recording, or a .npy/.csv/.txt signal")
+    p.add_argument("--endpoint", help="where to send (default: the daemon's input)")
+    p.add_argument("--bind", action="store_true", help="bind instead of connecting")
+    p.add_argument("--speed", type=float, help="1: recorded pace; 2: twice as fast; 0: as fast as possible")
+    p.add_argument("--loop", action="store_true", help="start again at the end, until interrupted")
+    p.add_argument("--rate", type=float, help="a signal file's samples per second")
+    p.add_argument("--stream", default="replay", help="a signal file's stream id")
+    p.add_argument("--window", type=int, default=150)
+    p.add_argument("--hop", type=int, help="a signal file's samples between windows (default W)")
+    p.add_argument("--form", default="bin-f8", choices=("array", "bin-f4", "bin-f8"))
+    p.add_argument("--column", default="0", help="a CSV file's column")
+
+
+# --- demo --------------------------------------------------------------------------------------------------
+
+def run_demo(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.demo import demo
+
+    return demo(args.out_dir, args.model)
+
+
+@command("demo", "the whole chain on the shipped model and recording: serve, replay, subscribe, plot",
+         "hush demo --out-dir demo-out")
+@handles(run_demo)
+def _demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out-dir", default="demo-out", help="where the picture and the received stream go")
+    p.add_argument("--model", help="model file (default: the shipped models/default.keras)")
+
+
+# --- main --------------------------------------------------------------------------------------------------
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="hush", description="Hush: real-time denoising of 1-D sensor streams.")
+    top.add_argument("--version", action="version", version=f"hush {__import__('hush').__version__}")
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (help, example, setup, _) in COMMANDS.items():
+        p = sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                           epilog=f"example:\n  {example}", formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--config", metavar="PATH", help="config file (default: $HUSH_CONFIG or ./config.toml)")
+        p.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+        setup(p)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from hush.clients.publisher import NotConnected
+    from hush.clients.recording import RecordingError
+    from hush.daemon.server import ServeError
+    from hush.modelfile import ModelFileError
+    from hush.samples import SampleError
+
+    try:
+        cfg = hconfig.load(args.config)
+        return COMMANDS[args.command][3](args, cfg)
+    except (hconfig.ConfigError, SampleError, RecordingError, ModelFileError, ValueError) as exc:
+        print(f"hush {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (ServeError, NotConnected, TimeoutError, OSError) as exc:
+        print(f"hush {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""Typed configuration: frozen dataclasses filled from config.toml, then from command-line flags.
+
+Order of precedence, lowest first: the defaults below, the config file, a training preset (for
+`hush train --preset`), command-line flags. The shipped config.toml repeats every default here with a
+comment; a test keeps the two equal. An unknown section or key, a wrong type or a value out of range is a
+`ConfigError` that names the key, the value, what was expected and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hush.paths import REPO_ROOT
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message says which, where and what was expected."""
+
+
+def _f(default: Any, help: str, **rules: Any) -> Any:
+    """A field with its one-line help and its rules (min, max, choices, items)."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, **rules})
+    return field(default=default, metadata={"help": help, **rules})
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    model: str = _f("", "model file; empty means the shipped models/default.keras")
+    input: str = _f("tcp://127.0.0.1:5555", "where sensors send windows (SUB socket)")
+    input_mode: str = _f("bind", "bind the input socket, or connect it to a proxy", choices=("bind", "connect"))
+    output: str = _f("tcp://127.0.0.1:5556", "where denoised windows and errors go (PUB socket)")
+    output_mode: str = _f("bind", "bind the output socket, or connect it", choices=("bind", "connect"))
+    max_batch: int = _f(64, "windows per model call at most", min=1, max=4096)
+    max_wait_ms: float = _f(2.0, "longest the first window of a batch waits for company", min=0.0, max=10_000.0)
+    max_windows_per_message: int = _f(64, "k in a multi-window message (k x W samples)", min=1, max=4096)
+    max_message_bytes: int = _f(1_048_576, "larger input messages are refused by ZeroMQ", min=1024)
+    max_extra_bytes: int = _f(4096, "pass-through keys larger than this are an error", min=0)
+    queue_batches: int = _f(4, "batches waiting for the model at most", min=1, max=1024)
+    hwm: int = _f(100_000, "ZeroMQ high-water mark, in messages, on both sockets", min=1)
+    linger_ms: int = _f(2000, "on exit, how long unsent output may hold the process", min=0)
+    stats_interval_s: float = _f(10.0, "seconds between summary log lines; 0 turns them off", min=0.0)
+    intra_op_threads: int = _f(0, "TensorFlow threads for one op; 0 lets TensorFlow choose", min=0, max=256)
+    inter_op_threads: int = _f(0, "TensorFlow ops run at once; 0 lets TensorFlow choose", min=0, max=256)
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    endpoint: str = _f("tcp://127.0.0.1:5555", "the daemon's input")
+    stream: str = _f("sensor", "stream id (the topic)")
+    hop: int = _f(0, "samples between window starts; 0 means W (no overlap)", min=0)
+    rate: float = _f(0.0, "samples per second, stamped on each window; 0 means unknown", min=0.0)
+    form: str = _f("bin-f8", "how samples travel", choices=("array", "bin-f4", "bin-f8"))
+    column: str = _f("0", "CSV column: a 0-based index or a header name")
+    connect_timeout_s: float = _f(10.0, "how long to wait for the daemon before giving up", min=0.0)
+
+
+@dataclass(frozen=True)
+class SubscribeConfig:
+    endpoint: str = _f("tcp://127.0.0.1:5556", "the daemon's output")
+    prefix: str = _f("", "stream-id prefix to receive; empty means every stream")
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    endpoint: str = _f("tcp://127.0.0.1:5556", "what to record (the daemon's output by default)")
+    prefix: str = _f("", "topic prefix to record; empty means all")
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    endpoint: str = _f("tcp://127.0.0.1:5555", "where to replay to (the daemon's input by default)")
+    speed: float = _f(1.0, "1 is the recorded pace, 2 twice as fast, 0 as fast as possible", min=0.0)
+    rate: float = _f(100.0, "samples per second when replaying a .npy/.csv file", min=0.0)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    preset: str = _f("default", "recipe to start from; 'seed' is the tutorial exactly", choices=("default", "seed"))
+    out: str = _f("model.keras", "where the model file goes")
+    seed: int = _f(0, "random seed for data, split and weights", min=0)
+    window: int = _f(150, "samples per window (W)", min=8, max=65536)
+    families: list[str] = _f(
+        ["sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk"],
+        "synthetic signal families to train on",
+        items=("sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "seed_parabola"),
+    )
+    n_windows: int = _f(60_000, "synthetic windows to make (train + validation + test)", min=10)
+    freq_max: float = _f(8.0, "highest frequency, in cycles per window", min=0.1)
+    amplitude_min: float = _f(0.1, "smallest signal amplitude (log-uniform)", min=0.0)
+    amplitude_max: float = _f(10.0, "largest signal amplitude", min=0.0)
+    offset_max: float = _f(5.0, "offsets are uniform in [-offset_max, offset_max]", min=0.0)
+    noise: str = _f("gaussian", "noise model", choices=("gaussian", "seed"))
+    snr_db_min: float = _f(0.0, "lowest input SNR of the gaussian noise, dB", min=-40.0, max=80.0)
+    snr_db_max: float = _f(30.0, "highest input SNR, dB", min=-40.0, max=80.0)
+    noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = 'seed')", min=0.0)
+    clean_hop: int = _f(10, "with --clean: samples between window starts", min=1)
+    clean_copies: int = _f(4, "with --clean: noisy copies of each window", min=1, max=100)
+    architecture: str = _f("dilated", "network shape", choices=("dilated", "seed"))
+    filters: int = _f(32, "channels of the hidden layers (dilated)", min=1, max=1024)
+    kernel_size: int = _f(7, "kernel size (dilated)", min=1, max=255)
+    dilations: list[int] = _f([1, 2, 4, 8, 1], "one hidden layer per dilation (dilated)")
+    scaling: str = _f("standardize", "per-window scaling", choices=("standardize", "minmax"))
+    loss: str = _f("mse", "loss in the scaled coordinates", choices=("mse", "bce"))
+    epochs: int = _f(12, "passes over the training set at most", min=1)
+    batch_size: int = _f(64, "windows per training step", min=1)
+    learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
+    test_fraction: float = _f(0.15, "last part of the windows kept for the test", min=0.0, max=0.9)
+    val_fraction: float = _f(0.2, "part of the rest kept for validation", min=0.0, max=0.9)
+    patience: int = _f(3, "epochs without validation gain before stopping; 0 never stops early", min=0)
+    report_examples: int = _f(4, "test windows drawn in the report picture", min=0, max=32)
+
+
+SECTIONS: dict[str, type] = {
+    "serve": ServeConfig,
+    "publish": PublishConfig,
+    "subscribe": SubscribeConfig,
+    "record": RecordConfig,
+    "replay": ReplayConfig,
+    "train": TrainConfig,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
+    subscribe: SubscribeConfig = field(default_factory=SubscribeConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+_KINDS = {"int": "an integer", "float": "a number", "str": "a string",
+          "list[str]": "a non-empty list of strings", "list[int]": "a non-empty list of integers >= 1"}
+
+
+def _expected(f: dataclasses.Field[Any]) -> str:
+    rules = f.metadata
+    kind = _KINDS[str(f.type)]
+    parts = [kind]
+    if "choices" in rules:
+        parts = ["one of " + ", ".join(repr(c) for c in rules["choices"])]
+    if "items" in rules:
+        parts = ["a list of " + ", ".join(repr(c) for c in rules["items"])]
+    if "min" in rules:
+        parts.append(f">= {rules['min']}")
+    if "max" in rules:
+        parts.append(f"<= {rules['max']}")
+    return " ".join(parts)
+
+
+def check_value(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
+    """Return `value` converted to the field's type, or raise ConfigError saying what was wrong."""
+    typ, rules = str(f.type), f.metadata
+
+    def bad() -> ConfigError:
+        return ConfigError(f"{where}: {f.name} must be {_expected(f)}, got {value!r}")
+
+    if typ == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad()
+    elif typ == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad()
+        value = float(value)
+        if value != value:
+            raise bad()
+    elif typ == "str":
+        if not isinstance(value, str):
+            raise bad()
+    elif typ in ("list[str]", "list[int]"):
+        item = str if typ == "list[str]" else int
+        if not isinstance(value, list) or not value or not all(
+            isinstance(v, item) and not isinstance(v, bool) for v in value
+        ):
+            raise bad()
+        if "items" in rules and not set(value) <= set(rules["items"]):
+            raise bad()
+        if item is int and not all(v >= 1 for v in value):
+            raise bad()
+        value = list(value)
+    if "choices" in rules and value not in rules["choices"]:
+        raise bad()
+    if "min" in rules and value < rules["min"]:
+        raise bad()
+    if "max" in rules and value > rules["max"]:
+        raise bad()
+    return value
+
+
+def build_section(cls: type, values: dict[str, Any], where: str, base: Any = None) -> Any:
+    """Make a `cls` from `base` (or the defaults) with `values` applied, checking every key and value."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    checked = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise ConfigError(f"{where}: unknown key {key!r}; expected one of: {', '.join(fields)}")
+        checked[key] = check_value(fields[key], value, where)
+    obj = dataclasses.replace(base, **checked) if base is not None else cls(**checked)
+    _check_section(obj, where)
+    return obj
+
+
+def _check_section(obj: Any, where: str) -> None:
+    """Rules that tie two keys of one section together."""
+    if isinstance(obj, TrainConfig) and obj.snr_db_min > obj.snr_db_max:
+        raise ConfigError(f"{where}: snr_db_min ({obj.snr_db_min}) must be <= snr_db_max ({obj.snr_db_max})")
+    if isinstance(obj, TrainConfig) and obj.amplitude_min > obj.amplitude_max:
+        raise ConfigError(
+            f"{where}: amplitude_min ({obj.amplitude_min}) must be <= amplitude_max ({obj.amplitude_max})"
+        )
+
+
+def override(section: Any, flags: dict[str, Any]) -> Any:
+    """Apply command-line values (None means 'not given') to a loaded section."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    where = "command line " + ", ".join("--" + k.replace("_", "-") for k in given) if given else "command line"
+    return build_section(type(section), given, where, base=section) if given else section
+
+
+def default_config_path() -> Path | None:
+    """--config is absent: $HUSH_CONFIG, else ./config.toml, else the repository's config.toml."""
+    env = os.environ.get("HUSH_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in (Path("config.toml"), REPO_ROOT / "config.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load(path: str | Path | None = None) -> Config:
+    """Read a TOML config file (see default_config_path when `path` is None) and check every setting."""
+    p = Path(path) if path is not None else default_config_path()
+    if p is None:
+        return Config()
+    try:
+        with open(p, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    sections = {}
+    for name, values in data.items():
+        if name not in SECTIONS:
+            raise ConfigError(f"{p}: unknown section [{name}]; expected one of: {', '.join(SECTIONS)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{p}: {name} must be a [{name}] table, got {values!r}")
+        sections[name] = build_section(SECTIONS[name], values, f"{p} [{name}]")
+    return Config(**sections)

@@ -1,0 +1,203 @@
+"""`hush train`: make data, fit the network, score it honestly, write one self-contained model file.
+
+Reads top to bottom: seeds, data, split, scaling, network, fit, score, save, report. `train(cfg)` is the
+whole run; the CLI only builds `cfg` (defaults <- config.toml <- preset <- flags) and calls it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hush import modelfile, scaling
+from hush.config import TrainConfig
+from hush.samples import cut_windows, load_samples
+from hush.tfenv import tensorflow
+from hush.trainer import data, evaluate
+from hush.trainer.model import build
+
+# What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
+# command-line flags win over it.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "seed": dict(families=["seed_parabola"], n_windows=100_000, noise="seed", noise_factor=0.05,
+                 architecture="seed", scaling="minmax", loss="bce", epochs=5, batch_size=150,
+                 learning_rate=0.001, test_fraction=0.3, val_fraction=0.2, patience=0),
+}
+
+Say = Callable[[str], None]
+
+
+def _split(n: int, test_fraction: float, val_fraction: float) -> tuple[slice, slice, slice]:
+    """Keras's order: the last test_fraction is the test set; of the rest, the last val_fraction validates."""
+    n_test = int(round(n * test_fraction))
+    n_rest = n - n_test
+    n_val = int(n_rest * val_fraction)
+    return slice(0, n_rest - n_val), slice(n_rest - n_val, n_rest), slice(n_rest, n)
+
+
+def make_windows(cfg: TrainConfig, rng: np.random.Generator, clean_path: str | Path | None,
+                 say: Say) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """Clean and noisy windows for train, val and test, and a description of where they came from."""
+    parts = ("train", "val", "test")
+    if clean_path is None:
+        t0 = time.perf_counter()
+        clean_all = data.synthetic_clean(cfg, cfg.n_windows, rng)
+        noisy_all = data.add_noise(clean_all, cfg, rng)
+        say(f"data: {cfg.n_windows} synthetic windows of {cfg.window} ({', '.join(cfg.families)}) "
+            f"in {time.perf_counter() - t0:.1f} s")
+        cuts = _split(cfg.n_windows, cfg.test_fraction, cfg.val_fraction)
+        clean = {p: clean_all[c] for p, c in zip(parts, cuts, strict=True)}
+        noisy = {p: noisy_all[c] for p, c in zip(parts, cuts, strict=True)}
+        return clean, noisy, {"kind": "synthetic", "families": cfg.families, "n_windows": cfg.n_windows}
+    # A recording is split by time, before windows are cut, so no test sample was ever seen in training
+    # (overlapping windows across the cut would leak it).
+    x = load_samples(clean_path)
+    cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
+    clean, noisy = {}, {}
+    for part, cut in zip(parts, cuts, strict=True):
+        hop = cfg.clean_hop if part == "train" else cfg.window // 2
+        w = cut_windows(x[cut], cfg.window, hop)
+        copies = cfg.clean_copies if part == "train" else 1
+        clean[part] = np.repeat(w, copies, axis=0)
+        noisy[part] = data.add_noise(clean[part], cfg, rng)
+    perm = rng.permutation(len(clean["train"]))
+    clean["train"], noisy["train"] = clean["train"][perm], noisy["train"][perm]
+    say(f"data: {x.size} samples from {clean_path}; windows train {len(clean['train'])} "
+        f"(hop {cfg.clean_hop}, {cfg.clean_copies} noisy copies), val {len(clean['val'])}, "
+        f"test {len(clean['test'])} (the last {cfg.test_fraction:.0%} of the recording)")
+    return clean, noisy, {"kind": "recording", "path": str(clean_path), "samples": int(x.size)}
+
+
+def targets(cfg: TrainConfig, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled input and target. The target uses the noisy window's scaling (the daemon can undo it
+    exactly), except in the seed preset, which scales the target by the clean window's own range."""
+    z_in, state = scaling.forward(noisy, cfg.scaling)
+    if cfg.scaling == "minmax":
+        z_out, _ = scaling.forward(clean, "minmax")
+    else:
+        centre, scale = state
+        z_out = ((clean - centre) / scale).astype(np.float32)
+    return z_in, z_out
+
+
+class Progress:
+    """A Keras callback that prints a line every ~10 s within an epoch and one at its end."""
+
+    def __init__(self, say: Say, steps: int, every_s: float = 10.0):
+        import keras
+
+        class _CB(keras.callbacks.Callback):
+            def on_epoch_begin(cb, epoch: int, logs: Any = None) -> None:
+                cb.t0 = cb.last = time.perf_counter()
+                cb.epoch = epoch
+
+            def on_train_batch_end(cb, batch: int, logs: Any = None) -> None:
+                now = time.perf_counter()
+                if now - cb.last >= every_s:
+                    cb.last = now
+                    say(f"  epoch {cb.epoch + 1}: step {batch + 1}/{steps}, loss {logs['loss']:.5f}")
+
+            def on_epoch_end(cb, epoch: int, logs: Any = None) -> None:
+                logs = logs or {}
+                val = f", val_loss {logs['val_loss']:.5f}" if "val_loss" in logs else ""
+                say(f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.5f}{val} "
+                    f"({time.perf_counter() - cb.t0:.0f} s)")
+
+        self.callback = _CB()
+
+
+def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = print) -> dict[str, Any]:
+    """Run training as configured; write cfg.out and its report folder; return the model's metadata."""
+    started = time.perf_counter()
+    # 1. Seeds: data, split, weight init and shuffling all follow cfg.seed.
+    tf = tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+
+    # 2. Data, split and scaling.
+    clean, noisy, source = make_windows(cfg, rng, clean_path, say)
+    z_in, z_out = {}, {}
+    for part in clean:
+        z_in[part], z_out[part] = targets(cfg, clean[part], noisy[part])
+
+    # 3. The network.
+    model = build(cfg)
+    loss = "binary_crossentropy" if cfg.loss == "bce" else "mse"
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss)
+    say(f"model: {model.name}, {model.count_params():,} parameters, loss {loss}, scaling {cfg.scaling}")
+
+    # 4. Fit. Early stopping restores the best validation weights; without a validation set it is off.
+    has_val = len(z_in["val"]) > 0
+    steps = -(-len(z_in["train"]) // cfg.batch_size)
+    callbacks = [Progress(say, steps).callback]
+    if cfg.patience and has_val:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
+    t_fit = time.perf_counter()
+    history = model.fit(z_in["train"][..., None], z_out["train"][..., None], batch_size=cfg.batch_size,
+                        epochs=cfg.epochs, verbose=0, callbacks=callbacks, shuffle=True,
+                        validation_data=(z_in["val"][..., None], z_out["val"][..., None]) if has_val else None)
+    fit_s = time.perf_counter() - t_fit
+
+    # 5. Score on the test set through the serving path (the daemon's Runner: scaling, compiled call,
+    #    inverse), in the input's units, next to the classical filters tuned on the same windows.
+    from hush.daemon.runner import Runner
+
+    name = "seed" if cfg.preset == "seed" else (Path(cfg.out).stem or "model")
+    meta: dict[str, Any] = {"name": name, "window": cfg.window, "scaling": cfg.scaling, "id": name}
+    runner = Runner(model, meta, max_batch=256, tf=tf)
+    test_clean, test_noisy = clean["test"], noisy["test"]
+    denoised = runner.denoise(test_noisy)
+    metrics: dict[str, Any] = {"test_windows": int(len(test_clean)), **evaluate.compare(test_clean, test_noisy,
+                                                                                         denoised)}
+    if has_val:
+        metrics["val_loss"] = float(min(history.history["val_loss"]))
+        metrics["val_loss_last"] = float(history.history["val_loss"][-1])
+    if cfg.scaling == "minmax":
+        # The tutorial's own numbers: in the [0, 1] scale of each clean window, and the BCE floor, the
+        # mean binary entropy of the targets, below which no model's cross-entropy can go.
+        y_scaled = runner.run_scaled(z_in["test"])
+        metrics["seed_scale"] = evaluate.compare(z_out["test"].astype(np.float64), z_in["test"], y_scaled)
+        t = np.clip(z_out["val"] if has_val else z_out["test"], 1e-7, 1 - 1e-7).astype(np.float64)
+        metrics["bce_floor"] = float(np.mean(-(t * np.log(t) + (1 - t) * np.log(1 - t))))
+    baselines = evaluate.best_baselines(test_clean, test_noisy)
+    metrics["baselines"] = baselines
+    metrics["fit_seconds"] = round(fit_s, 1)
+    metrics["epochs_run"] = len(history.history["loss"])
+
+    # 6. Save: the network, and everything the daemon needs to serve it, in one file.
+    meta.update({
+        "train_config": dataclasses.asdict(cfg), "data": source, "metrics": metrics,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "parameters": int(model.count_params()),
+        "versions": {"keras": keras.__version__, "tensorflow": tf.__version__, "python": platform.python_version()},
+    })
+    meta = modelfile.write(model, cfg.out, meta)
+
+    # 7. Report: a table, a JSON file and a picture, beside the model.
+    report = Path(cfg.out).with_name(Path(cfg.out).stem + "-report")
+    report.mkdir(parents=True, exist_ok=True)
+    rows = [(f"hush model ({name})", metrics)] + [(k, v) for k, v in baselines.items()]
+    table = evaluate.format_table(rows)
+    (report / "report.txt").write_text(table + "\n")
+    (report / "metrics.json").write_text(json.dumps({"id": meta["id"], **metrics}, indent=2) + "\n")
+    if cfg.report_examples:
+        evaluate.plot_examples(report / "examples.png", test_clean, test_noisy, denoised,
+                               f"{meta['id']}: test SNR {metrics['snr_in_db']:.1f} -> "
+                               f"{metrics['snr_out_db']:.1f} dB", cfg.report_examples)
+    say(f"test ({len(test_clean)} windows, input's units):\n{table}")
+    if "seed_scale" in metrics:
+        s = metrics["seed_scale"]
+        say(f"seed scale [0, 1]: RMSE {s['rmse_in']:.4f} -> {s['rmse_out']:.4f}, SNR {s['snr_in_db']:.1f} -> "
+            f"{s['snr_out_db']:.1f} dB; val BCE {metrics.get('val_loss', float('nan')):.4f} "
+            f"(floor {metrics['bce_floor']:.4f})")
+    say(f"wrote {cfg.out} (id {meta['id']}) and {report}/ in {time.perf_counter() - started:.0f} s")
+    return meta
