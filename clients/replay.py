@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import zmq
-
 from hush.clients.publisher import Publisher, wait_subscribed
 from hush.clients.recording import read_recording
+
 from hush.samples import load_samples
 
 
@@ -47,8 +47,8 @@ def replay_recording(path: str | Path, endpoint: str, speed: float = 1.0, loop: 
 
 
 def replay_signal(path: str | Path, endpoint: str, stream: str, rate: float, speed: float = 1.0,
-                  window: int = 150, hop: int = 0, form: str = "bin-f8", loop: bool = False, bind: bool = False, column: str = "0",
-                  connect_timeout_s: float = 10.0) -> int:
+                  window: int = 150, hop: int = 0, form: str = "bin-f8", loop: bool = False, bind: bool = False,
+                  column: str = "0", connect_timeout_s: float = 10.0) -> int:
     """Send a .npy/.csv signal as a stream of `rate` samples per second, paced at `speed` x real time."""
     x = load_samples(path, column)
     with Publisher(endpoint, stream, window, form, rate=rate, bind=bind) as pub:

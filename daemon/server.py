@@ -22,12 +22,12 @@ from types import FrameType
 import msgpack
 import numpy as np
 import zmq
-
-from hush import protocol
-from hush.config import ServeConfig
 from hush.daemon.batcher import Batcher
 from hush.daemon.runner import Runner
 from hush.daemon.stats import Stats
+
+from hush import protocol
+from hush.config import ServeConfig
 
 log = logging.getLogger("hush.serve")
 
@@ -218,7 +218,7 @@ class Server:
             deadline = batcher.deadline()
             now = time.perf_counter()
             timeout_ms = 100.0 if deadline is None else max(0.0, (deadline - now) * 1000)
-            if poller.poll(timeout_ms):
+            if poller.poll(int(timeout_ms) if timeout_ms >= 1 else (1 if timeout_ms > 0 else 0)):
                 # Drain what has arrived, but at most a bounded count, so the deadline is checked often.
                 for _ in range(4 * cfg.max_batch):
                     try:

@@ -63,7 +63,7 @@ def demo(out_dir: str | Path = "demo-out", model: str | None = None) -> int:
             print(f"4. replayed {n} windows at {SPEED:g}x the recorded pace in {time.perf_counter() - t0:.1f} s, "
                   f"and sent 1 malformed window (100 samples)")
             got: dict[int, np.ndarray] = {}
-            errors = []
+            errors: list[protocol.Message] = []
             while len(got) < n or not errors:
                 msg = sub.recv(10.0)
                 if msg is None:

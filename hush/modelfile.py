@@ -41,6 +41,9 @@ def write(model: Any, path: str | Path, meta: dict[str, Any]) -> dict[str, Any]:
         meta["id"] = f"{meta.get('name', 'model')}-{digest}"
         with zipfile.ZipFile(tmp, "a") as zf:
             zf.writestr(META_ENTRY, json.dumps(meta, indent=2, sort_keys=True))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # mkstemp makes it private; a model file is ordinary data
         tmp.replace(path)  # a daemon reading `path` sees the old file or the new one, never half of one
     finally:
         tmp.unlink(missing_ok=True)

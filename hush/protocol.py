@@ -22,7 +22,7 @@ import msgpack
 import numpy as np
 
 VERSION = 1
-DTYPES = {"<f4": np.dtype("<f4"), "<f8": np.dtype("<f8")}
+DTYPES: dict[str, np.dtype[Any]] = {"<f4": np.dtype("<f4"), "<f8": np.dtype("<f8")}
 TOPIC_RE = re.compile(rb"[A-Za-z0-9._:/-]{1,128}")
 ERROR_PREFIX = b"!error"
 READY_TOPIC = b"!ready"
@@ -95,6 +95,8 @@ def decode_window(
         raise ProtocolError("missing_samples", "the map has no 'samples' key", topic, seq)
     raw = obj["samples"]
     dtype_name = obj.get("dtype")
+    if dtype_name is not None and not isinstance(dtype_name, str):
+        raise ProtocolError("bad_dtype", f'dtype must be "<f4" or "<f8", got {dtype_name!r}'[:200], topic, seq)
     if isinstance(raw, bytes):
         if dtype_name not in DTYPES:
             raise ProtocolError("bad_dtype", f'bin samples need dtype "<f4" or "<f8", got {dtype_name!r}'[:200],

@@ -7,6 +7,7 @@ about a second. Time inside a window is u = i / W for i = 0..W-1; frequencies ar
 from __future__ import annotations
 
 from collections.abc import Callable
+
 import numpy as np
 
 from hush.config import TrainConfig
@@ -80,9 +81,10 @@ def damped(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
 def steps(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
     """Piecewise-constant levels with 1-3 jumps at random places."""
     idx, out = np.arange(w), np.zeros((n, w))
-    for _ in range(3):
+    for k in range(3):
         at = rng.integers(1, w, (n, 1))
-        out += (idx >= at) * _col(rng, -1, 1, n) * (rng.random((n, 1)) < 0.8)
+        jump = np.sign(_col(rng, -1, 1, n)) * _col(rng, 0.2, 1, n)  # never flat: |jump| >= 0.2
+        out += (idx >= at) * jump * (k == 0 or rng.random((n, 1)) < 0.6)
     return out
 
 

@@ -9,6 +9,7 @@ The gain is snr(output) - snr(input) = 20 log10(rmse_in / rmse_out).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,16 +60,20 @@ def _wiener(x: np.ndarray, k: int) -> np.ndarray:
     return np.asarray(wiener(x, mysize=[1, k]))
 
 
-def baseline_grid() -> dict[str, list[tuple[str, Callable[[np.ndarray], np.ndarray]]]]:
+Filter = Callable[[np.ndarray], np.ndarray]
+
+
+def baseline_grid() -> dict[str, list[tuple[str, Filter]]]:
     """Each classical filter with the parameter grid it is tuned over."""
-    return {
-        "moving average": [(f"k={k}", lambda x, k=k: _moving_average(x, k)) for k in (3, 5, 7, 9, 13, 17, 25)],
-        "Savitzky-Golay": [(f"k={k},p={p}", lambda x, k=k, p=p: _savgol(x, k, p))
+    grid: dict[str, list[tuple[str, Filter]]] = {
+        "moving average": [(f"k={k}", partial(_moving_average, k=k)) for k in (3, 5, 7, 9, 13, 17, 25)],
+        "Savitzky-Golay": [(f"k={k},p={p}", partial(_savgol, k=k, order=p))
                            for k in (7, 11, 15, 21, 31, 41) for p in (2, 3, 4) if p < k],
-        "Butterworth filtfilt": [(f"fc={c}", lambda x, c=c: _butterworth(x, c))
+        "Butterworth filtfilt": [(f"fc={c}", partial(_butterworth, cutoff=c))
                                  for c in (0.02, 0.04, 0.06, 0.1, 0.15, 0.2, 0.3, 0.45)],
-        "Wiener": [(f"k={k}", lambda x, k=k: _wiener(x, k)) for k in (3, 5, 9, 15, 25)],
+        "Wiener": [(f"k={k}", partial(_wiener, k=k)) for k in (3, 5, 9, 15, 25)],
     }
+    return grid
 
 
 def best_baselines(clean: np.ndarray, noisy: np.ndarray) -> dict[str, dict[str, Any]]:

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hush.trainer import data, evaluate
+from hush.trainer.model import build
 
 from hush import modelfile, scaling
 from hush.config import TrainConfig
 from hush.samples import cut_windows, load_samples
 from hush.tfenv import tensorflow
-from hush.trainer import data, evaluate
-from hush.trainer.model import build
 
 # What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
 # command-line flags win over it.

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zmq
+from hush.clients.publisher import Publisher, windows_of
+from hush.clients.recording import RecordingError, read_recording, record
+from hush.clients.replay import replay_recording
+from hush.clients.subscriber import Subscriber
+
+from tests.conftest import free_port
+
+
+def make_recording(path: Path, n: int) -> np.ndarray:
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    x = np.random.default_rng(0).standard_normal(150 * n)
+    rec = threading.Thread(target=record, args=(endpoint, path), kwargs=dict(bind=True, max_messages=n))
+    rec.start()
+    with Publisher(endpoint, "rec/a", rate=1000.0) as pub:
+        pub.wait_connected()
+        pub.publish(x, speed=20.0)
+    rec.join(30)
+    assert not rec.is_alive()
+    return x
+
+
+def test_record_then_replay_sends_the_same_stream(tmp_path: Path) -> None:
+    path = tmp_path / "a.hushrec"
+    make_recording(path, 12)
+    header, records = read_recording(path)
+    recs = list(records)
+    assert header["format"] == "hush-recording" and len(recs) == 12
+    assert all(a.t_recv <= b.t_recv for a, b in zip(recs, recs[1:], strict=False))
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    got: list[list[bytes]] = []
+    bound = threading.Event()
+
+    def sink() -> None:  # a bound SUB must be serviced (polled) for its subscription to go out
+        ctx = zmq.Context()
+        sock = ctx.socket(zmq.SUB)
+        sock.setsockopt(zmq.SUBSCRIBE, b"")
+        sock.bind(endpoint)
+        bound.set()
+        while len(got) < 12 and sock.poll(10_000):
+            got.append(sock.recv_multipart())
+        sock.close(linger=0)
+        ctx.term()
+
+    th = threading.Thread(target=sink)
+    th.start()
+    assert bound.wait(5)
+    sent = replay_recording(path, endpoint, speed=0)
+    th.join(30)
+    assert sent == 12 and got == [[r.topic, r.payload] for r in recs]
+
+
+def test_replay_through_the_daemon_answers_every_window(server, tiny_runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "b.hushrec"
+    x = make_recording(path, 8)
+    with Subscriber(server.output_endpoint, "rec/") as sub:
+        sub.wait_ready()
+        assert replay_recording(path, server.input_endpoint, speed=4.0) == 8
+        got = {}
+        while len(got) < 8:
+            msg = sub.recv(20)
+            assert msg is not None
+            got[msg.seq] = msg.samples()
+    np.testing.assert_allclose(np.stack([got[i] for i in range(8)]), tiny_runner.denoise(x.reshape(8, 150)),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_not_a_recording(tmp_path: Path) -> None:
+    p = tmp_path / "x.hushrec"
+    p.write_bytes(b"\x93\x01\x02\x03")
+    with pytest.raises(RecordingError, match="not a hush-recording version 1 file"):
+        read_recording(p)
+    with pytest.raises(RecordingError, match="recording not found"):
+        read_recording(tmp_path / "missing.hushrec")
+
+
+def test_windows_of_stream_and_array_agree() -> None:
+    x = np.arange(1000.0)
+    for hop in (50, 150, 200):
+        a = [(i, w.tolist()) for i, w in windows_of(x, 150, hop)]
+        b = [(i, w.tolist()) for i, w in windows_of(iter(x.tolist()), 150, hop)]
+        assert a == b and a[1][0] == hop and a[1][1][0] == hop

@@ -1,0 +1,57 @@
+"""Shared fixtures: a real (tiny) trained model, and a real daemon on loopback ports."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hush.config import ServeConfig, TrainConfig
+
+TINY = dict(n_windows=2400, epochs=2, filters=8, kernel_size=5, dilations=[1, 2], batch_size=64,
+            report_examples=2, patience=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small model trained for real on synthetic data (a few seconds)."""
+    from hush.trainer.train import train
+
+    out = tmp_path_factory.mktemp("model") / "tiny.keras"
+    train(TrainConfig(out=str(out), **TINY), say=lambda s: None)  # type: ignore[arg-type]
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_runner(tiny_model: Path):  # type: ignore[no-untyped-def]
+    from hush.daemon.runner import Runner
+
+    return Runner.load(tiny_model, max_batch=16)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tiny_runner) -> Iterator:  # type: ignore[no-untyped-def]
+    """A daemon serving the tiny model in this process, on free loopback ports; stopped cleanly after."""
+    from hush.daemon.server import Server
+
+    cfg = ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", max_batch=16, max_wait_ms=2.0,
+                      stats_interval_s=0.0, max_windows_per_message=8)
+    srv = Server(cfg, runner=tiny_runner)
+    result: dict[str, object] = {}
+    th = threading.Thread(target=lambda: result.setdefault("code", srv.run(install_signals=False)), daemon=True)
+    th.start()
+    assert srv.ready.wait(30), "daemon did not start"
+    yield srv
+    srv.should_exit = True
+    th.join(30)
+    assert not th.is_alive(), "daemon did not stop"
+    assert result.get("code") == 0

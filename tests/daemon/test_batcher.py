@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from hush.daemon.batcher import Batcher
+
+
+def test_flushes_when_full_before_the_deadline() -> None:
+    b: Batcher[int] = Batcher(max_batch=3, max_wait_s=1.0)
+    b.add(1, now=0.0)
+    b.add(2, now=0.1)
+    assert not b.ready(0.2) and b.take(0.2) == []
+    b.add(3, now=0.2)
+    assert b.ready(0.2) and b.take(0.2) == [1, 2, 3]
+    assert len(b) == 0 and b.deadline() is None
+
+
+def test_flushes_at_the_deadline_counted_from_the_first_item() -> None:
+    b: Batcher[str] = Batcher(max_batch=100, max_wait_s=0.005)
+    b.add("a", now=10.0)
+    b.add("b", now=10.004)
+    assert b.deadline() == pytest.approx(10.005)
+    assert b.take(10.0049) == []
+    assert b.take(10.005) == ["a", "b"]
+    b.add("c", now=11.0)  # a new batch: a new clock
+    assert b.deadline() == pytest.approx(11.005)
+
+
+def test_multi_window_items_count_by_windows_and_are_never_split() -> None:
+    b: Batcher[str] = Batcher(max_batch=4, max_wait_s=1.0)
+    b.add("k3", now=0.0, windows=3)
+    assert len(b) == 3 and not b.ready(0.0)
+    b.add("k2", now=0.0, windows=2)
+    assert len(b) == 5 and b.take(0.0) == ["k3", "k2"]
+
+
+def test_zero_wait_flushes_every_item_and_force_takes_anything() -> None:
+    b: Batcher[int] = Batcher(max_batch=8, max_wait_s=0.0)
+    b.add(1, now=5.0)
+    assert b.take(5.0) == [1]
+    slow: Batcher[int] = Batcher(max_batch=8, max_wait_s=60.0)
+    slow.add(1, now=0.0)
+    assert slow.take(0.0) == [] and slow.take(0.0, force=True) == [1]
+    assert slow.take(0.0, force=True) == []
+
+
+@pytest.mark.parametrize("args,msg", [((0, 1.0), "max_batch must be an integer >= 1, got 0"),
+                                      ((1, -1.0), "max_wait_s must be >= 0, got -1.0")])
+def test_bad_settings(args: tuple[int, float], msg: str) -> None:
+    with pytest.raises(ValueError, match=msg):
+        Batcher(*args)

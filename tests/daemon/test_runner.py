@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hush.daemon.runner import Runner, buckets_for
+
+from hush.modelfile import ModelFileError
+
+
+def test_buckets() -> None:
+    assert buckets_for(1) == [1]
+    assert buckets_for(64) == [1, 2, 4, 8, 16, 32, 64]
+    assert buckets_for(100) == [1, 2, 4, 8, 16, 32, 64, 100]
+
+
+def test_output_is_in_the_inputs_units(tiny_runner: Runner) -> None:
+    """Standardising by the noisy window and undoing it after: scale and offset pass straight through."""
+    rng = np.random.default_rng(1)
+    x = np.sin(np.linspace(0, 6, 150))[None, :] + 0.2 * rng.standard_normal((5, 150))
+    y = tiny_runner.denoise(x)
+    y_big = tiny_runner.denoise(1000.0 * x + 1e5)
+    np.testing.assert_allclose(y_big, 1000.0 * y + 1e5, rtol=1e-6, atol=1e-3)
+    assert np.abs(y - x).mean() < np.abs(x).mean()  # it changed the signal, but kept it in place
+
+
+def test_padding_and_chunking_do_not_change_answers(tiny_runner: Runner) -> None:
+    x = np.random.default_rng(2).standard_normal((37, 150))  # > max_batch 16: three chunks, last padded
+    together = tiny_runner.denoise(x)
+    alone = np.concatenate([tiny_runner.denoise(x[i:i + 1]) for i in range(len(x))])
+    np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-4)
+
+
+def test_flat_window_maps_to_itself(tiny_runner: Runner) -> None:
+    y = tiny_runner.denoise(np.full((1, 150), 42.0))
+    np.testing.assert_allclose(y, 42.0, atol=1e-6)
+
+
+def _rewrite_meta(src: Path, dst: Path, **changes: object) -> None:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "hush.json":
+                meta = json.loads(data)
+                meta.update(changes)
+                meta = {k: v for k, v in meta.items() if v is not None}
+                data = json.dumps(meta).encode()
+            zout.writestr(item, data)
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"window": 100}, "model maps (None, 150, 1) -> (None, 150, 1); expected (None, 100, 1)"),
+    ({"version": 99}, "model format version 99; this Hush serves version 1"),
+    ({"scaling": "zscore"}, "scaling must be one of ('standardize', 'minmax'), got 'zscore'"),
+    ({"format": "other"}, "hush.json does not describe a hush-model"),
+    ({"id": None}, "the model has no id"),
+])
+def test_refuses_models_it_cannot_serve(tiny_model: Path, tmp_path: Path, changes: dict[str, object],
+                                        message: str) -> None:
+    bad = tmp_path / "bad.keras"
+    _rewrite_meta(tiny_model, bad, **changes)
+    with pytest.raises(ModelFileError) as info:
+        Runner.load(bad, max_batch=4)
+    assert message in str(info.value) and str(bad) in str(info.value)
+
+
+def test_refuses_missing_and_foreign_files(tmp_path: Path, tiny_model: Path) -> None:
+    with pytest.raises(ModelFileError, match="model file not found: .*nope.keras"):
+        Runner.load(tmp_path / "nope.keras")
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a zip")
+    with pytest.raises(ModelFileError, match="not a .keras archive"):
+        Runner.load(junk)
+    plain = tmp_path / "plain.keras"
+    with zipfile.ZipFile(tiny_model) as zin, zipfile.ZipFile(plain, "w") as zout:
+        for item in zin.namelist():
+            if item != "hush.json":
+                zout.writestr(item, zin.read(item))
+    with pytest.raises(ModelFileError, match="has no hush.json entry: not written by `hush train`"):
+        Runner.load(plain)
+    shutil.copy(tiny_model, tmp_path / "ok.keras")
+    assert Runner.load(tmp_path / "ok.keras", max_batch=2).window == 150

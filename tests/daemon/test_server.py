@@ -1,0 +1,150 @@
+"""The daemon in this process, on real loopback sockets, serving a real tiny model."""
+
+from __future__ import annotations
+
+import msgpack
+import numpy as np
+import zmq
+from hush.clients.publisher import Publisher
+from hush.clients.subscriber import Subscriber
+
+from hush import protocol
+
+
+def collect(sub: Subscriber, n: int, timeout_s: float = 20.0) -> list[protocol.Message]:
+    got = []
+    while len(got) < n:
+        msg = sub.recv(timeout_s)
+        assert msg is not None, f"only {len(got)} of {n} messages arrived"
+        got.append(msg)
+    return got
+
+
+def test_every_window_answered_in_its_form_and_units(server, tiny_runner) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(3)
+    x = 50.0 + 5.0 * np.sin(np.linspace(0, 40, 150 * 12)) + rng.standard_normal(150 * 12)
+    with Subscriber(server.output_endpoint, prefix="s/") as sub:
+        sub.wait_ready()
+        pubs = {form: Publisher(server.input_endpoint, f"s/{form}", form=form, rate=100.0)
+                for form in ("array", "bin-f4", "bin-f8")}
+        for pub in pubs.values():
+            pub.wait_connected()
+            pub.publish(x)
+            pub.send(x[:300], site="north")  # a multi-window message (k = 2), with a pass-through key
+        got = collect(sub, 3 * 13)
+        for pub in pubs.values():
+            pub.close()
+    expected = tiny_runner.denoise(x.reshape(-1, 150))
+    for form in ("array", "bin-f4", "bin-f8"):
+        mine = sorted((m for m in got if m.topic == f"s/{form}"), key=lambda m: m.seq)
+        assert [m.seq for m in mine] == list(range(13))
+        ys = np.stack([m.samples() for m in mine[:12]])
+        tol = 1e-3 if form == "bin-f4" else 1e-6
+        np.testing.assert_allclose(ys, expected, rtol=tol, atol=tol * 50)
+        assert all(m.body["model"] == tiny_runner.model_id and m.body["rate"] == 100.0 for m in mine)
+        assert mine[0].body["t"] < mine[1].body["t"]
+        k2 = mine[12]
+        assert k2.body["site"] == "north" and k2.samples().size == 300
+        np.testing.assert_allclose(k2.samples().reshape(2, 150), expected[:2], rtol=tol, atol=tol * 50)
+        raw = k2.body["samples"]
+        if form == "array":
+            assert isinstance(raw, list) and "dtype" not in k2.body
+        else:
+            assert isinstance(raw, bytes) and k2.body["dtype"] == {"bin-f4": "<f4", "bin-f8": "<f8"}[form]
+
+
+def test_bad_messages_get_errors_and_valid_ones_keep_flowing(server) -> None:  # type: ignore[no-untyped-def]
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.XPUB)
+    pub.connect(server.input_endpoint)
+    assert pub.poll(10_000)
+    pub.recv()  # the daemon's subscription: connected
+    good = np.linspace(0, 1, 150)
+    bad = [
+        [b"m", b"\xc1"],
+        [b"m", msgpack.packb({"seq": 1, "samples": [1.0] * 10})],
+        [b"m", msgpack.packb({"seq": 2, "samples": [float("nan")] * 150})],
+        [b"m", msgpack.packb({"seq": 3, "samples": good.tobytes(), "dtype": ">f8"})],
+        [b"bad topic", msgpack.packb({"seq": 4, "samples": [0.0] * 150})],
+        [b"m", msgpack.packb({"seq": 5, "samples": [0.0] * 150}), b"third frame"],
+    ]
+    with Subscriber(server.output_endpoint) as sub:
+        sub.wait_ready()
+        for i, frames in enumerate(bad):
+            pub.send_multipart(protocol.encode_window("m", 100 + i, good))
+            pub.send_multipart(frames)
+        pub.send_multipart(protocol.encode_window("m", 200, good))
+        got = collect(sub, 2 * len(bad) + 1)
+    pub.close(linger=0)
+    oks = [m.seq for m in got if not m.is_error]
+    errs = [(m.topic, m.body.get("seq"), m.body["error"]) for m in got if m.is_error]
+    assert sorted(oks) == [100, 101, 102, 103, 104, 105, 200]
+    assert sorted(errs, key=str) == sorted([
+        ("!error/m", None, "bad_msgpack"), ("!error/m", 1, "bad_length"), ("!error/m", 2, "not_finite"),
+        ("!error/m", 3, "bad_dtype"), ("!error", None, "bad_topic"), ("!error/m", None, "bad_frames"),
+    ], key=str)
+    assert all(m.body["detail"] for m in got if m.is_error)
+    assert server.stats.errors["bad_length"] == 1 and server.stats.windows_in == 7
+
+
+class FailingRunner:
+    """A fake model that always fails: tests the rule that every window still gets one answer."""
+
+    window, scaling, model_id = 150, "standardize", "failing"
+
+    def denoise(self, x: np.ndarray) -> np.ndarray:
+        raise RuntimeError("boom")
+
+
+def test_a_failing_model_answers_every_window_with_an_error() -> None:
+    import threading
+
+    from hush.daemon.server import Server
+
+    from hush.config import ServeConfig
+
+    srv = Server(ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0),
+                 runner=FailingRunner())  # type: ignore[arg-type]
+    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
+    th.start()
+    assert srv.ready.wait(10)
+    with Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "f") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        for _ in range(5):
+            pub.send(np.zeros(150))
+        got = collect(sub, 5)
+    srv.should_exit = True
+    th.join(10)
+    assert sorted(m.body["seq"] for m in got) == [0, 1, 2, 3, 4]
+    assert all(m.topic == "!error/f" and m.body["error"] == "internal" and "boom" in m.body["detail"]
+               for m in got)
+
+
+def test_shutdown_publishes_everything_accepted(tiny_runner) -> None:  # type: ignore[no-untyped-def]
+    """With a long max_wait, windows sit in the batcher; stopping must still answer them all."""
+    import threading
+    import time
+
+    from hush.daemon.server import Server
+
+    from hush.config import ServeConfig
+
+    srv = Server(ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0,
+                             max_batch=1000, max_wait_ms=10_000), runner=tiny_runner)
+    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
+    th.start()
+    assert srv.ready.wait(10)
+    with Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "q") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        for _ in range(20):
+            pub.send(np.ones(150))
+        deadline = time.monotonic() + 10
+        while srv.stats.windows_in < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert srv.stats.windows_in == 20 and srv.stats.windows_out == 0
+        srv.should_exit = True
+        got = collect(sub, 20)
+    th.join(10)
+    assert not th.is_alive() and sorted(m.seq for m in got) == list(range(20))  # type: ignore[type-var]

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from hush.cli import COMMANDS, main, parser
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_with_an_example(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        parser().parse_args([name, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example:" in out and f"hush {name}" in out and "--config" in out
+
+
+def test_all_commands_are_there() -> None:
+    assert {"train", "serve", "publish", "subscribe", "record", "replay", "demo"} <= set(COMMANDS)
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--model", str(tmp_path / "nope.keras")]) == 2
+    assert f"hush serve: error: model file not found: {tmp_path / 'nope.keras'}" in capsys.readouterr().err
+
+
+def test_bad_config_key_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[serve]\nmax_bach = 3\n")
+    assert main(["serve", "--config", str(cfg)]) == 2
+    assert "unknown key 'max_bach'" in capsys.readouterr().err
+
+
+def test_bad_flag_value_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--max-batch", "0"]) == 2
+    assert "command line --max-batch: max_batch must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_publish_rejects_a_bad_line_on_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                             server) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.stdin", io.StringIO("1.0\n2.0\nnan\n"))
+    assert main(["publish", "--endpoint", server.input_endpoint]) == 2
+    assert "stdin line 3: 'nan' is not finite" in capsys.readouterr().err
+
+
+def test_publish_without_a_daemon_times_out_clearly(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[publish]\nconnect_timeout_s = 0.3\n")
+    from tests.conftest import free_port
+
+    assert main(["publish", "--config", str(cfg), "--endpoint", f"tcp://127.0.0.1:{free_port()}"]) == 1
+    assert "no Hush daemon subscribed at tcp://127.0.0.1:" in capsys.readouterr().err

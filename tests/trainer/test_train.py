@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hush.trainer import data
+from hush.trainer.model import seed_model
+
+from hush import modelfile
+from hush.cli import main
+from hush.config import TrainConfig
+
+
+def test_tiny_model_file_is_self_contained(tiny_model: Path) -> None:
+    meta = modelfile.read_meta(tiny_model)
+    assert meta["window"] == 150 and meta["scaling"] == "standardize" and meta["id"].startswith("tiny-")
+    assert meta["train_config"]["n_windows"] == 2400
+    m = meta["metrics"]
+    for key in ("rmse_in", "rmse_out", "snr_in_db", "snr_out_db", "snr_gain_db", "baselines"):
+        assert key in m
+    assert m["snr_gain_db"] > 0  # even two tiny epochs denoise
+    assert set(m["baselines"]) == {"moving average", "Savitzky-Golay", "Butterworth filtfilt", "Wiener"}
+    report = tiny_model.with_name("tiny-report")
+    assert (report / "examples.png").stat().st_size > 1000
+    assert json.loads((report / "metrics.json").read_text())["id"] == meta["id"]
+    with zipfile.ZipFile(tiny_model) as zf:
+        assert {"config.json", "model.weights.h5", "hush.json"} <= set(zf.namelist())
+
+
+def test_seed_architecture_has_the_tutorials_parameter_count() -> None:
+    model = seed_model(150)
+    assert model.count_params() == 28_737
+    assert [tuple(layer.output.shape) for layer in model.layers[1:]] == [
+        (None, 148, 128), (None, 146, 32), (None, 148, 32), (None, 150, 128), (None, 150, 1)]
+
+
+@pytest.mark.parametrize("family", sorted(data.FAMILIES))
+def test_every_family_is_finite_and_varied(family: str) -> None:
+    cfg = TrainConfig(families=[family])
+    x = data.synthetic_clean(cfg, 64, np.random.default_rng(0))
+    assert x.shape == (64, 150) and np.isfinite(x).all()
+    if family == "seed_parabola":
+        np.testing.assert_allclose(x[3], (np.arange(-50, 100) * 0.01) ** 2)
+    else:
+        assert np.ptp(x.std(axis=1)) > 0  # windows differ in amplitude
+
+
+def test_gaussian_noise_hits_the_asked_snr() -> None:
+    cfg = TrainConfig(snr_db_min=10.0, snr_db_max=10.0)
+    rng = np.random.default_rng(1)
+    clean = data.synthetic_clean(cfg, 2000, rng)
+    noisy = data.add_noise(clean, cfg, rng)
+    snr = 10 * np.log10(clean.var(axis=1) / (noisy - clean).var(axis=1))
+    assert abs(np.median(snr) - 10.0) < 0.3
+
+
+def test_seed_preset_through_the_cli(tmp_path: Path) -> None:
+    """The preset sets the tutorial's recipe; flags still win (a small, quick run here)."""
+    out = tmp_path / "seed.keras"
+    assert main(["train", "--preset", "seed", "--n-windows", "1500", "--epochs", "1", "--out", str(out)]) == 0
+    meta = modelfile.read_meta(out)
+    tc = meta["train_config"]
+    assert (tc["architecture"], tc["scaling"], tc["loss"], tc["families"], tc["batch_size"], tc["noise"]) == (
+        "seed", "minmax", "bce", ["seed_parabola"], 150, "seed")
+    assert tc["epochs"] == 1 and tc["n_windows"] == 1500
+    assert meta["parameters"] == 28_737 and meta["metrics"]["test_windows"] == 450
+    assert 0.3 < meta["metrics"]["bce_floor"] < 0.4 and "seed_scale" in meta["metrics"]
+
+
+def test_train_on_a_recording(tmp_path: Path) -> None:
+    t = np.arange(9000) / 360.0
+    np.save(tmp_path / "rec.npy", np.sin(2 * np.pi * 1.2 * t) + 0.3 * np.sin(2 * np.pi * 7 * t))
+    out = tmp_path / "rec.keras"
+    assert main(["train", "--clean", str(tmp_path / "rec.npy"), "--epochs", "1", "--out", str(out),
+                 "--config", str(Path(__file__).parent / "small.toml")]) == 0
+    meta = modelfile.read_meta(out)
+    assert meta["data"] == {"kind": "recording", "path": str(tmp_path / "rec.npy"), "samples": 9000}
+    # The test part is the recording's last 15 %: 1350 samples, windows every 75: 17 windows.
+    assert meta["metrics"]["test_windows"] == 17
+
+
+def test_bad_recording_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.csv").write_text("1.0\n2.0\nabc\n")
+    assert main(["train", "--clean", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "x.keras")]) == 2
+    assert "bad.csv line 3: 'abc' is not a number" in capsys.readouterr().err
