@@ -1,12 +1,17 @@
-"""The micro-batching rule, pure and clock-injected: no sockets, no sleeps, testable alone.
+"""The micro-batching rule, pure and clock-injected: no sockets, no sleeps, no threads; testable alone.
 
-A batch is ready when it holds `max_batch` windows, or when its first item has waited `max_wait_s`,
-whichever comes first. The clock starts at the first item of a batch. An item may carry several windows
-(a multi-window message); it is never split, so a batch may pass max_batch by less than one item.
+A batch is ready when it holds `max_batch` windows, or when its first (oldest) item has waited
+`max_wait_s`, whichever comes first. The clock starts at the first item of a batch. An item may carry several
+windows (a multi-window message); it is never split. `take` hands out at most `max_batch` windows (at least
+one item); what it leaves keeps its own arrival times, so the next batch's clock is already running.
+
+The daemon's sender thread takes a batch whenever it is free and one is ready: while the model works on
+one batch, the next one fills (docs/performance.md), so max_wait_ms only matters when the model is idle.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -19,31 +24,34 @@ class Batcher(Generic[T]):
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_batch, self.max_wait_s = max_batch, max_wait_s
-        self._items: list[T] = []
+        self._items: deque[tuple[T, int, float]] = deque()  # (item, windows, arrival time)
         self._windows = 0
-        self._first_at: float | None = None
 
     def __len__(self) -> int:
         """Windows waiting (not items)."""
         return self._windows
 
     def add(self, item: T, now: float, windows: int = 1) -> None:
-        if self._first_at is None:
-            self._first_at = now
-        self._items.append(item)
+        self._items.append((item, windows, now))
         self._windows += windows
 
     def deadline(self) -> float | None:
         """When the waiting batch is due at the latest; None when nothing waits."""
-        return None if self._first_at is None else self._first_at + self.max_wait_s
+        return self._items[0][2] + self.max_wait_s if self._items else None
 
     def ready(self, now: float) -> bool:
-        return self._windows >= self.max_batch or (self._first_at is not None and now >= self._first_at +
-                                                   self.max_wait_s)
+        return bool(self._items) and (self._windows >= self.max_batch or now >= self._items[0][2] +
+                                      self.max_wait_s)
 
     def take(self, now: float, force: bool = False) -> list[T]:
-        """The waiting items if the batch is ready (or `force`), else []; the next batch starts empty."""
+        """Up to max_batch windows' worth of the oldest items if a batch is ready (or `force`), else []."""
         if not self._items or not (force or self.ready(now)):
             return []
-        items, self._items, self._windows, self._first_at = self._items, [], 0, None
-        return items
+        batch: list[T] = []
+        taken = 0
+        while self._items and (not batch or taken + self._items[0][1] <= self.max_batch):
+            item, windows, _ = self._items.popleft()
+            batch.append(item)
+            taken += windows
+        self._windows -= taken
+        return batch

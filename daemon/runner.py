@@ -8,6 +8,7 @@ graph is traced once and every shape it will see is warmed up before the first w
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from hush import modelfile, scaling
 from hush.tfenv import tensorflow
 
 log = logging.getLogger("hush.runner")
+XLA_MODES = ("off", "on", "auto")
 
 
 def buckets_for(max_batch: int) -> list[int]:
@@ -31,22 +33,27 @@ def buckets_for(max_batch: int) -> list[int]:
 class Runner:
     """Denoise (n, W) float64 windows with a model file; n may be anything (chunks of max_batch)."""
 
-    def __init__(self, model: Any, meta: dict[str, Any], max_batch: int = 64, jit_compile: bool = False,
-                 tf: Any = None):
+    def __init__(self, model: Any, meta: dict[str, Any], max_batch: int = 64, xla: str = "off", tf: Any = None):
         tf = tf or tensorflow()
+        if xla not in XLA_MODES:
+            raise ValueError(f"xla must be one of {XLA_MODES}, got {xla!r}")
         self.model, self.meta = model, meta
         self.window: int = meta["window"]
         self.scaling: str = meta["scaling"]
         self.model_id: str = meta["id"]
         self.max_batch = max_batch
         self.buckets = buckets_for(max_batch)
-        self._tf = tf
+        self.xla = xla
         spec = tf.TensorSpec([None, self.window, 1], tf.float32)
-        self._call = tf.function(lambda x: model(x, training=False), input_signature=[spec],
-                                 jit_compile=jit_compile, reduce_retracing=True)
+        calls = {jit: tf.function(lambda x: model(x, training=False), input_signature=[spec], jit_compile=jit)
+                 for jit in ((False, True) if xla == "auto" else (xla == "on",))}
+        self._calls = calls
+        first = next(iter(calls.values()))
+        self._call_for = {b: first for b in self.buckets}  # bucket -> compiled call; warm_up may choose
+        self.choice = {b: ("xla" if xla == "on" else "graph") for b in self.buckets}
 
     @classmethod
-    def load(cls, path: str | Path, max_batch: int = 64, jit_compile: bool = False,
+    def load(cls, path: str | Path, max_batch: int = 64, xla: str = "off",
              intra_op_threads: int = 0, inter_op_threads: int = 0, warm: bool = True) -> Runner:
         """Load and check a model file; raise ModelFileError when it cannot be served."""
         meta = modelfile.read_meta(path)
@@ -63,15 +70,35 @@ class Runner:
             raise modelfile.ModelFileError(
                 f"{path}: model maps {shapes[0]} -> {shapes[1]}; expected (None, {w}, 1) -> (None, {w}, 1)"
             )
-        runner = cls(model, meta, max_batch, jit_compile, tf)
+        runner = cls(model, meta, max_batch, xla, tf)
         if warm:
             runner.warm_up()
         return runner
 
     def warm_up(self) -> None:
-        """Trace the call and run every bucket once, so no request pays for a first call."""
+        """Trace and run every bucket before the first window arrives. With xla="auto", time each bucket
+        both ways (XLA wins at small batches on this machine, plain graphs at large ones: see
+        docs/performance.md) and keep the faster call for it."""
         for b in self.buckets:
-            self._call(np.zeros((b, self.window, 1), np.float32))
+            x = np.zeros((b, self.window, 1), np.float32)
+            best = None
+            for jit, call in self._calls.items():
+                call(x)  # trace / compile
+                if len(self._calls) == 1:
+                    break
+                times = []
+                for _ in range(7):
+                    t = time.perf_counter()
+                    call(x).numpy()
+                    times.append(time.perf_counter() - t)
+                dt = float(np.median(times))
+                if best is None or dt < best[0]:
+                    best = (dt, jit)
+            if best is not None:
+                self._call_for[b] = self._calls[best[1]]
+                self.choice[b] = "xla" if best[1] else "graph"
+        if self.xla == "auto":
+            log.info("compiled calls by batch size: %s", ", ".join(f"{b}:{c}" for b, c in self.choice.items()))
 
     def run_scaled(self, z: np.ndarray) -> np.ndarray:
         """Model outputs for scaled windows z (n, W) float32, padding each chunk up to a bucket."""
@@ -83,7 +110,7 @@ class Runner:
             b = next(s for s in self.buckets if s >= m)
             if b != m:
                 chunk = np.concatenate([chunk, np.zeros((b - m, self.window), np.float32)])
-            y = self._call(chunk[:, :, None]).numpy()
+            y = self._call_for[b](chunk[:, :, None]).numpy()
             out[start:start + m] = y[:m, :, 0]
         return out
 

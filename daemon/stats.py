@@ -17,6 +17,8 @@ class Stats:
         self.windows_out = 0
         self.batches = 0
         self.batch_windows = 0
+        self.model_s = 0.0  # time in the model, scaling included (inference thread)
+        self.model_windows = 0
         self._lock = threading.Lock()
         self._latencies_s: list[float] = []
 
@@ -37,6 +39,7 @@ class Stats:
         by_code = (" (" + ", ".join(f"{k} {v}" for k, v in sorted(self.errors.items())) + ")") if errs else ""
         lat_s = (f"latency ms p50 {np.percentile(lat, 50):.2f} p99 {np.percentile(lat, 99):.2f} "
                  f"max {lat.max():.2f}") if lat.size else "latency -"
+        model_us = self.model_s / self.model_windows * 1e6 if self.model_windows else 0.0
         return (f"windows in {self.windows_in} out {self.windows_out}, messages in {self.messages_in} "
                 f"out {self.messages_out}, errors {errs}{by_code}, batches {self.batches} "
-                f"(mean {mean_batch:.1f} windows), {lat_s}, queue {queue_depth}")
+                f"(mean {mean_batch:.1f} windows, model {model_us:.0f} us/window), {lat_s}, queue {queue_depth}")

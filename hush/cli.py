@@ -71,7 +71,8 @@ def run_serve(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.daemon.server import Server
 
     sc = hconfig.override(cfg.serve, flags(args, "model", "input", "output", "input_mode", "output_mode",
-                                           "max_batch", "max_wait_ms"))
+                                           "max_batch", "max_wait_ms", "xla", "workers", "intra_op_threads",
+                                           "inter_op_threads"))
     return Server(sc).run()
 
 
@@ -86,6 +87,10 @@ def _serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-mode", choices=("bind", "connect"))
     p.add_argument("--max-batch", type=int, help="windows per model call at most")
     p.add_argument("--max-wait-ms", type=float, help="longest a window waits for a batch to fill")
+    p.add_argument("--xla", choices=("auto", "on", "off"), help="XLA-compile the model (auto: time both)")
+    p.add_argument("--workers", type=int, help="model threads, each on its own batch (0: one per core)")
+    p.add_argument("--intra-op-threads", type=int, help="TensorFlow threads per op (0: automatic)")
+    p.add_argument("--inter-op-threads", type=int, help="TensorFlow ops at once (0: TensorFlow chooses)")
 
 
 # --- publish -----------------------------------------------------------------------------------------------
@@ -228,6 +233,35 @@ def _replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hop", type=int, help="a signal file's samples between windows (default W)")
     p.add_argument("--form", default="bin-f8", choices=("array", "bin-f4", "bin-f8"))
     p.add_argument("--column", default="0", help="a CSV file's column")
+
+
+# --- bench -------------------------------------------------------------------------------------------------
+
+def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.bench import bench
+    from hush.daemon.server import resolve_workers
+
+    workers = resolve_workers(cfg.serve.workers if args.workers is None else args.workers)
+    bench(args.out_dir, args.model, args.max_batch or cfg.serve.max_batch,
+          cfg.serve.max_wait_ms if args.max_wait_ms is None else args.max_wait_ms, args.seconds, args.quick,
+          ["--xla", args.xla or cfg.serve.xla, "--workers", str(workers), "--intra-op-threads",
+           str(cfg.serve.intra_op_threads if args.intra_op_threads is None else args.intra_op_threads)], workers)
+    return 0
+
+
+@command("bench", "measure the model, the daemon and the whole path on this machine; print ratios",
+         "hush bench --out-dir bench-out\n  hush bench --quick --max-batch 128")
+@handles(run_bench)
+def _bench(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out-dir", default="bench-out", help="where bench.json and latency.png go")
+    p.add_argument("--model", help="model file (default: the shipped models/default.keras)")
+    p.add_argument("--max-batch", type=int, help="the daemon's max_batch (default: config)")
+    p.add_argument("--max-wait-ms", type=float, help="the daemon's max_wait_ms (default: config)")
+    p.add_argument("--seconds", type=float, default=4.0, help="length of each offered-load run")
+    p.add_argument("--quick", action="store_true", help="fewer load points (about a minute)")
+    p.add_argument("--xla", choices=("auto", "on", "off"), help="the daemon's xla (default: config)")
+    p.add_argument("--intra-op-threads", type=int, help="the daemon's intra_op_threads (default: config)")
+    p.add_argument("--workers", type=int, help="the daemon's model workers (default: config)")
 
 
 # --- demo --------------------------------------------------------------------------------------------------

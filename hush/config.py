@@ -37,7 +37,8 @@ class ServeConfig:
     output: str = _f("tcp://127.0.0.1:5556", "where denoised windows and errors go (PUB socket)")
     output_mode: str = _f("bind", "bind the output socket, or connect it", choices=("bind", "connect"))
     max_batch: int = _f(64, "windows per model call at most", min=1, max=4096)
-    max_wait_ms: float = _f(2.0, "longest the first window of a batch waits for company", min=0.0, max=10_000.0)
+    max_wait_ms: float = _f(0.0, "longest a window waits for company while the model is idle (batches form "
+                            "while it is busy anyway)", min=0.0, max=10_000.0)
     max_windows_per_message: int = _f(64, "k in a multi-window message (k x W samples)", min=1, max=4096)
     max_message_bytes: int = _f(1_048_576, "larger input messages are refused by ZeroMQ", min=1024)
     max_extra_bytes: int = _f(4096, "pass-through keys larger than this are an error", min=0)
@@ -45,7 +46,11 @@ class ServeConfig:
     hwm: int = _f(100_000, "ZeroMQ high-water mark, in messages, on both sockets", min=1)
     linger_ms: int = _f(2000, "on exit, how long unsent output may hold the process", min=0)
     stats_interval_s: float = _f(10.0, "seconds between summary log lines; 0 turns them off", min=0.0)
-    intra_op_threads: int = _f(0, "TensorFlow threads for one op; 0 lets TensorFlow choose", min=0, max=256)
+    xla: str = _f("auto", "XLA-compile the model: on, off, or auto (time both per batch size at start)",
+                  choices=("auto", "on", "off"))
+    workers: int = _f(0, "model threads, each on its own batch; 0 means one per core", min=0, max=64)
+    intra_op_threads: int = _f(0, "TensorFlow threads per op; 0: 1 with several workers, else TF's choice",
+                               min=0, max=256)
     inter_op_threads: int = _f(0, "TensorFlow ops run at once; 0 lets TensorFlow choose", min=0, max=256)
 
 
@@ -255,3 +260,30 @@ def load(path: str | Path | None = None) -> Config:
             raise ConfigError(f"{p}: {name} must be a [{name}] table, got {values!r}")
         sections[name] = build_section(SECTIONS[name], values, f"{p} [{name}]")
     return Config(**sections)
+
+
+def render_toml() -> str:
+    """The defaults as a commented TOML file: how the shipped config.toml is made
+    (`python -m hush.config > config.toml`)."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return repr(v)
+
+    lines = ["# Hush configuration: every setting, with its default and what it does.",
+             "# `--config PATH` (or $HUSH_CONFIG) picks another file; command-line flags override it.",
+             "# An unknown section or key, or a bad value, is an error that names it.",
+             "# Made by `python -m hush.config`; a test keeps it equal to the defaults in hush/config.py.", ""]
+    for name, cls in SECTIONS.items():
+        lines.append(f"[{name}]")
+        for f in dataclasses.fields(cls):
+            lines.append(f"{f.name} = {fmt(getattr(cls(), f.name))}  # {f.metadata['help']}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_toml(), end="")

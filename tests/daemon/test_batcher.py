@@ -29,8 +29,20 @@ def test_multi_window_items_count_by_windows_and_are_never_split() -> None:
     b: Batcher[str] = Batcher(max_batch=4, max_wait_s=1.0)
     b.add("k3", now=0.0, windows=3)
     assert len(b) == 3 and not b.ready(0.0)
-    b.add("k2", now=0.0, windows=2)
-    assert len(b) == 5 and b.take(0.0) == ["k3", "k2"]
+    b.add("k2", now=0.5, windows=2)
+    assert len(b) == 5 and b.take(0.5) == ["k3"]  # 3 + 2 > 4: k2 waits for the next batch
+    assert len(b) == 2 and b.deadline() == pytest.approx(1.5)  # its own clock, started when it came
+    b.add("k9", now=0.6, windows=9)
+    assert b.take(0.6) == ["k2"]  # the oldest first
+    assert b.take(0.6) == ["k9"]  # a single item larger than max_batch still goes, whole
+
+
+def test_take_hands_out_at_most_max_batch() -> None:
+    b: Batcher[int] = Batcher(max_batch=4, max_wait_s=0.0)
+    for i in range(10):
+        b.add(i, now=float(i))
+    assert b.take(10.0) == [0, 1, 2, 3] and b.take(10.0) == [4, 5, 6, 7] and b.take(10.0) == [8, 9]
+    assert b.take(10.0) == [] and b.deadline() is None
 
 
 def test_zero_wait_flushes_every_item_and_force_takes_anything() -> None:

@@ -1,0 +1,334 @@
+"""`hush bench`: how fast Hush is on this machine, as ratios measured in one run.
+
+Absolute times drift on shared machines; ratios taken minutes apart in one run hold. It measures:
+1. the model alone through the daemon's Runner: batch 1 and the daemon's batch, with and without XLA,
+   and the naive `model.predict()` per window;
+2. the daemon's own cost per window, stage by stage (receive, decode, scale, encode, send), no model;
+3. end to end, `hush serve` in its own process over TCP loopback: a paced load generator (its own process,
+   timestamps only, no per-sample Python) and a subscriber that records when each seq came back. The
+   highest offered rate answered in full with bounded latency is the sustained throughput; latency
+   percentiles at several offered loads.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import numpy as np
+import zmq
+
+from hush import protocol, scaling
+from hush.paths import DEFAULT_MODEL
+
+W = 150
+
+
+def _time_calls(fn: Any, seconds: float = 1.0, min_calls: int = 5) -> float:
+    """Median seconds per call over ~`seconds` of calls (after one warm-up call)."""
+    fn()
+    times: list[float] = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < min_calls:
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def _model_proc(model_path: str, batch: int, intra: int, workers: int, xla: str, predict: bool, q: Any) -> None:
+    """In a fresh process (TensorFlow's thread pools are fixed at its start): time the Runner's call at
+    batch 1 in one thread, and at `batch` in `workers` threads at once; or model.predict() per window."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hush.daemon.runner import Runner
+    from hush.tfenv import tensorflow
+
+    tensorflow(intra, 0)
+    runner = Runner.load(model_path, max_batch=batch, xla=xla)
+    rng = np.random.default_rng(0)
+    if predict:
+        x = rng.standard_normal((1, W, 1)).astype(np.float32)
+        q.put({"predict_ms": _time_calls(lambda: runner.model.predict(x, verbose=0), seconds=2.0) * 1e3})
+        return
+    z1, zb = rng.standard_normal((1, W)).astype(np.float32), rng.standard_normal((batch, W)).astype(np.float32)
+    b1 = _time_calls(lambda: runner.run_scaled(z1))
+    calls = max(20, int(20_000 / batch) // workers)
+
+    def work() -> None:
+        for _ in range(calls):
+            runner.run_scaled(zb)
+
+    work()
+    with ThreadPoolExecutor(workers) as pool:
+        t = time.perf_counter()
+        for f in [pool.submit(work) for _ in range(workers)]:
+            f.result()
+        dt = time.perf_counter() - t
+    q.put({"b1_ms": b1 * 1e3, "batched_windows_per_s": workers * calls * batch / dt})  # one dict, one put
+
+
+def _in_process(*args: Any) -> dict[str, float]:
+    spawn = mp.get_context("spawn")
+    q = spawn.Queue()
+    p = spawn.Process(target=_model_proc, args=(*args, q))
+    p.start()
+    out = q.get(timeout=600)
+    p.join(60)
+    return dict(out)
+
+
+def model_alone(model_path: Path, batch: int, workers: int, say: Any) -> dict[str, Any]:
+    """Every way of running the model alone that the daemon can be set to; the best is the bar."""
+    out: dict[str, Any] = {"configs": []}
+    for intra, n in ((0, 1), (1, workers)) if workers > 1 else ((0, 1),):
+        for xla in ("off", "on"):
+            r: dict[str, Any] = _in_process(str(model_path), batch, intra, n, xla, False)
+            r.update({"intra_op_threads": intra, "workers": n, "xla": xla})
+            out["configs"].append(r)
+            say(f"  model, {n} worker(s), intra_op_threads {intra or 'auto'}, xla {xla:3s}: batch 1 "
+                f"{r['b1_ms']:.3f} ms/call; batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s")
+    p = _in_process(str(model_path), batch, 0, 1, "off", True)
+    out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
+    say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
+    out["b1_ms"] = min(c["b1_ms"] for c in out["configs"])
+    out["batched_windows_per_s"] = max(c["batched_windows_per_s"] for c in out["configs"])
+    return out
+
+
+def daemon_stages(n: int = 20_000) -> dict[str, float]:
+    """Microseconds per window of each stage the daemon does besides the model, over real loopback sockets."""
+    ctx = zmq.Context()
+    a, b = ctx.socket(zmq.PUSH), ctx.socket(zmq.PULL)
+    a.setsockopt(zmq.SNDHWM, 0)
+    b.setsockopt(zmq.RCVHWM, 0)
+    port = b.bind_to_random_port("tcp://127.0.0.1")
+    a.connect(f"tcp://127.0.0.1:{port}")
+    x = np.random.default_rng(0).standard_normal(W)
+    frames = protocol.encode_window("bench/s", 0, x, "<f4", t=1.0, rate=100.0)
+    stages: dict[str, float] = {}
+
+    t = time.perf_counter()
+    for _ in range(n):
+        a.send_multipart(frames)
+    stages["send"] = time.perf_counter() - t
+    t = time.perf_counter()
+    got = [b.recv_multipart() for _ in range(n)]
+    stages["receive"] = time.perf_counter() - t
+    t = time.perf_counter()
+    wins = [protocol.decode_window(f, W) for f in got]
+    stages["decode"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for i in range(0, n, 64):
+        chunk = wins[i:i + 64]
+        xb = np.concatenate([w.samples for w in chunk])
+        z, state = scaling.forward(xb, "standardize")
+        scaling.inverse(z, state)
+    stages["batch + scale"] = time.perf_counter() - t
+    t = time.perf_counter()
+    for w in wins:
+        protocol.encode_output(w, w.samples, "m")
+    stages["encode"] = time.perf_counter() - t
+    a.close(linger=0)
+    b.close(linger=0)
+    ctx.term()
+    return {k: v / n * 1e6 for k, v in stages.items()}
+
+
+def _generator(endpoint: str, rate: float, seconds: float, k: int, result: Any) -> None:
+    """Paced load: `rate` windows/s in messages of k windows, for `seconds`; send times go to `result`."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.XPUB)
+    sock.setsockopt(zmq.SNDHWM, 0)
+    sock.connect(endpoint)
+    sock.poll(30_000)
+    sock.recv()  # the daemon subscribed
+    samples = np.random.default_rng(1).standard_normal(k * W).astype("<f4").tobytes()
+    n = max(1, int(rate * seconds / k))
+    sent = np.zeros(n)
+    interval = k / rate
+    start = time.perf_counter() + 0.05
+    i = 0
+    # Bursts every millisecond rather than a busy-wait per message: spinning would take a core away from
+    # the daemon on a 2-core machine. Each message's own send time is recorded.
+    while i < n:
+        due = min(n, int((time.perf_counter() - start) / interval) + 1)
+        while i < due:
+            sent[i] = time.perf_counter()
+            sock.send_multipart([b"bench/load", msgpack.packb({"seq": i, "samples": samples, "dtype": "<f4"})])
+            i += 1
+        time.sleep(0.001)
+    result.put(sent.tobytes())
+    sock.close(linger=10_000)
+    ctx.term()
+
+
+def offered_load(inp: str, out: str, rate: float, seconds: float, k: int) -> dict[str, float]:
+    """Offer `rate` windows/s for `seconds`; count what comes back and how late."""
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.RCVHWM, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, b"bench/")
+    sub.setsockopt(zmq.SUBSCRIBE, protocol.READY_TOPIC)
+    sub.connect(out)
+    while sub.recv_multipart()[0] != protocol.READY_TOPIC:
+        pass
+    spawn = mp.get_context("spawn")
+    q = spawn.Queue()
+    gen = spawn.Process(target=_generator, args=(inp, rate, seconds, k, q))
+    gen.start()
+    n = max(1, int(rate * seconds / k))
+    recv_t = np.full(n, np.nan)
+    got = 0
+    while got < n and sub.poll(3000):
+        topic, body = sub.recv_multipart()
+        if topic == protocol.READY_TOPIC:
+            continue
+        recv_t[msgpack.unpackb(body)["seq"]] = time.perf_counter()
+        got += 1
+    sent = np.frombuffer(q.get(timeout=60), dtype=np.float64)
+    gen.join(30)
+    sub.close(linger=0)
+    ctx.term()
+    lat = (recv_t - sent)[np.isfinite(recv_t)] * 1e3
+    span = np.nanmax(recv_t) - sent[0] if got else float("nan")
+    return {"offered_windows_per_s": rate, "k": k, "sent": n * k, "received": got * k, "lost": (n - got) * k,
+            "achieved_windows_per_s": got * k / span if got else 0.0,
+            "p50_ms": float(np.percentile(lat, 50)) if got else float("nan"),
+            "p99_ms": float(np.percentile(lat, 99)) if got else float("nan"),
+            "max_ms": float(lat.max()) if got else float("nan")}
+
+
+def start_daemon(model: Path, inp: str, out: str, flags: list[str], log: Path) -> Any:
+    fh = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "hush.cli", "serve", "--model", str(model), "--input", inp,
+                             "--output", out, *flags], stdout=fh, stderr=subprocess.STDOUT)
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, protocol.READY_TOPIC)
+    sub.connect(out)
+    ok = sub.poll(120_000)
+    sub.close(linger=0)
+    ctx.term()
+    if not ok:
+        proc.kill()
+        raise RuntimeError(f"hush serve did not start; see {log}")
+    return proc
+
+
+def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch: int = 64,
+          max_wait_ms: float = 0.0, seconds: float = 4.0, quick: bool = False, serve_flags: list[str] | None = None,
+          workers: int = 2, say: Any = print) -> dict[str, Any]:
+    from hush.demo import free_port
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = Path(model) if model else DEFAULT_MODEL
+    flags = ["--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms), *(serve_flags or [])]
+    result: dict[str, Any] = {"model": str(model_path), "max_batch": max_batch, "max_wait_ms": max_wait_ms,
+                              "serve_flags": flags}
+    # The stages run first: once TensorFlow has run in a process, its thread pools keep spinning for a
+    # while and would be charged to the stages.
+    say("1. the daemon's own cost per window, stage by stage (no model, TensorFlow not yet loaded)")
+    result["daemon_stages_us"] = st = daemon_stages(5000 if quick else 20_000)
+    for k, v in st.items():
+        say(f"  {k:14s} {v:7.1f} us")
+    say(f"  {'total':14s} {sum(st.values()):7.1f} us per window")
+    say("2. the model alone, each setting in a fresh process (the daemon's Runner: padding included)")
+    result["model_alone"] = m = model_alone(model_path, max_batch, workers, say)
+
+    say(f"3. end to end over TCP loopback: hush serve {' '.join(flags)}")
+    inp, outp = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    proc = start_daemon(model_path, inp, outp, flags, out / "serve.log")
+    batched = m["batched_windows_per_s"]
+    runs: list[dict[str, float]] = []
+    try:
+        offered_load(inp, outp, 200, 1.0, 1)  # warm the path
+        light = [200.0, 1000.0] if quick else [200.0, 500.0, 1000.0, 2000.0]
+        for rate in light:
+            runs.append(offered_load(inp, outp, rate, seconds, 1))
+            _say_run(say, runs[-1])
+        for per_message in (1, 8):
+            for frac in ((0.6, 0.9) if quick else (0.5, 0.7, 0.85, 1.0, 1.15)):
+                runs.append(offered_load(inp, outp, frac * batched, seconds, per_message))
+                _say_run(say, runs[-1])
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    result["runs"] = runs
+
+    def sustained(k: int) -> float:
+        ok = [r for r in runs if r["k"] == k and r["lost"] == 0 and r["p99_ms"] < 250
+              and r["achieved_windows_per_s"] >= 0.95 * r["offered_windows_per_s"]]
+        return max((r["achieved_windows_per_s"] for r in ok), default=0.0)
+
+    b1 = m["b1_ms"]
+    p99_200 = next(r["p99_ms"] for r in runs if r["offered_windows_per_s"] == 200.0)
+    result["ratios"] = ratios = {
+        "sustained_k1_over_model_batched": sustained(1) / batched,
+        "sustained_k8_over_model_batched": sustained(8) / batched,
+        "model_batched_over_predict": batched / m["predict_windows_per_s"],
+        "sustained_best_over_predict": max(sustained(1), sustained(8)) / m["predict_windows_per_s"],
+        "p99_at_200_over_model_b1": p99_200 / b1,
+    }
+    result["sustained_windows_per_s"] = {"k1": sustained(1), "k8": sustained(8)}
+    say("\n" + table(result))
+    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(out / "latency.png", runs)
+    say(f"wrote {out / 'bench.json'} and {out / 'latency.png'}")
+    return ratios
+
+
+def _say_run(say: Any, r: dict[str, float]) -> None:
+    say(f"  offered {r['offered_windows_per_s']:8,.0f} win/s (k={r['k']:.0f}): achieved "
+        f"{r['achieved_windows_per_s']:8,.0f}, lost {r['lost']:.0f}/{r['sent']:.0f}, latency ms p50 "
+        f"{r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} max {r['max_ms']:.2f}")
+
+
+def table(r: dict[str, Any]) -> str:
+    m, ra, s = r["model_alone"], r["ratios"], r["sustained_windows_per_s"]
+    rows = [
+        ("model alone, batch 1 (best setting)", f"{m['b1_ms']:.3f} ms per call"),
+        (f"model alone, batch {r['max_batch']} (best setting)", f"{m['batched_windows_per_s']:,.0f} windows/s"),
+        ("model.predict() per window", f"{m['predict_windows_per_s']:,.0f} windows/s"),
+        ("end to end, sustained, zero loss", f"{s['k1']:,.0f} windows/s (1 per message), "
+                                             f"{s['k8']:,.0f} (8 per message)"),
+        ("daemon's own cost, no model", f"{sum(r['daemon_stages_us'].values()):.1f} us per window"),
+        ("ratio: end to end / model batched", f"{ra['sustained_k1_over_model_batched']:.2f} (k=1), "
+                                              f"{ra['sustained_k8_over_model_batched']:.2f} (k=8)   goal >= 0.8"),
+        ("ratio: model batched / predict()", f"{ra['model_batched_over_predict']:,.0f}x"),
+        ("ratio: end to end / predict()", f"{ra['sustained_best_over_predict']:,.0f}x   goal >= 300"),
+        ("ratio: p99 at 200/s / model batch 1", f"{ra['p99_at_200_over_model_b1']:.2f}   goal <= 3"),
+    ]
+    return "\n".join(f"{a:<42}{b_}" for a, b_ in rows)
+
+
+def plot(path: Path, runs: list[dict[str, float]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for k, marker in ((1, "o"), (8, "s")):
+        rs = sorted((r for r in runs if r["k"] == k), key=lambda r: r["offered_windows_per_s"])
+        x = [r["offered_windows_per_s"] for r in rs]
+        ax.plot(x, [r["p50_ms"] for r in rs], marker=marker, label=f"p50, {k} window(s)/message")
+        ax.plot(x, [r["p99_ms"] for r in rs], marker=marker, ls="--", label=f"p99, {k} window(s)/message")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("offered load, windows/s")
+    ax.set_ylabel("end-to-end latency, ms")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
