@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import zmq
+
 from hush.clients.publisher import Publisher, wait_subscribed
 from hush.clients.recording import read_recording
-
 from hush.samples import load_samples
 
 

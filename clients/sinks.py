@@ -83,3 +83,63 @@ def open_sink(path: str | None, window: int) -> Sink:
     if p.suffix in (".jsonl", ".json"):
         return JsonlSink(open(p, "w"))
     raise ValueError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
+
+
+class StitchedSink(Sink):
+    """One continuous stream per stream id, rebuilt by overlap-add (clients/stitch.py) from windows that
+    start every `hop` samples (window seq n starts at sample n x hop). CSV rows: stream, index, t, value;
+    JSON lines: {stream, index, samples} per final chunk; .npy: the one stream's samples (1-D)."""
+
+    def __init__(self, path: str | None, window: int, hop: int):
+        from hush.clients.stitch import Stitcher
+
+        self.path, self.window, self.hop = path, window, hop
+        self._new = lambda: Stitcher(window, hop)
+        self.stitchers: dict[str, Stitcher] = {}
+        self.rate: dict[str, tuple[float, float]] = {}
+        self.chunks: list[np.ndarray] = []
+        suffix = Path(path).suffix if path not in (None, "-") else ".jsonl"
+        if suffix not in (".csv", ".jsonl", ".json", ".npy"):
+            raise ValueError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
+        self.kind = suffix
+        self.fh: IO[str] | None = None
+        if suffix != ".npy":
+            self.fh = sys.stdout if path in (None, "-") else open(path, "w", newline="")  # type: ignore[arg-type]
+            if suffix == ".csv":
+                csv.writer(self.fh).writerow(["stream", "index", "t", "value"])
+
+    def write(self, msg: Message) -> None:
+        x = msg.samples()
+        if x.size != self.window:
+            raise ValueError(f"--stitch needs one window per message; {msg.topic} seq {msg.seq} has {x.size} "
+                             "samples")
+        st = self.stitchers.setdefault(msg.topic, self._new())
+        if msg.body.get("t") is not None and msg.body.get("rate") and msg.topic not in self.rate:
+            t, rate = msg.body["t"], msg.body["rate"]
+            self.rate[msg.topic] = (t - int(msg.seq or 0) * self.hop / rate, rate)
+        self._out(msg.topic, st.add(int(msg.seq or 0) * self.hop, x))
+
+    def _out(self, stream: str, chunk: np.ndarray) -> None:
+        start = self.stitchers[stream].next_index - chunk.size  # the chunk ends where the stitcher now is
+        if not chunk.size:
+            return
+        if self.kind == ".npy":
+            if len(self.stitchers) > 1:
+                raise ValueError("--stitch into .npy takes one stream; use a --prefix that matches one")
+            self.chunks.append(chunk)
+        elif self.kind == ".csv":
+            t0, rate = self.rate.get(stream, (None, None))
+            w = csv.writer(self.fh)  # type: ignore[arg-type]
+            for i, v in enumerate(chunk.tolist(), start=start):
+                w.writerow([stream, i, "" if t0 is None else repr(t0 + i / rate), repr(v)])  # type: ignore[operator]
+        else:
+            line = json.dumps({"stream": stream, "index": start, "samples": chunk.tolist()})
+            self.fh.write(line + "\n")  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        for stream, st in self.stitchers.items():
+            self._out(stream, st.flush())
+        if self.kind == ".npy":
+            np.save(self.path, np.concatenate(self.chunks) if self.chunks else np.zeros(0))  # type: ignore[arg-type]
+        elif self.fh is not None and self.fh is not sys.stdout:
+            self.fh.close()

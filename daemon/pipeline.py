@@ -18,12 +18,12 @@ import time
 import msgpack
 import numpy as np
 import zmq
-from hush.daemon.batcher import Batcher
-from hush.daemon.runner import Runner
-from hush.daemon.stats import Stats
 
 from hush import protocol
 from hush.config import ServeConfig
+from hush.daemon.batcher import Batcher
+from hush.daemon.runner import Runner
+from hush.daemon.stats import Stats
 
 log = logging.getLogger("hush.serve")
 TICK_S = 0.05  # the longest any worker sleeps before looking around again (subscriptions, shutdown)

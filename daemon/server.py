@@ -18,12 +18,12 @@ import time
 from types import FrameType
 
 import zmq
-from hush.daemon.pipeline import Done, Inference, Sender, ServeError, Shared, attach
-from hush.daemon.runner import Runner
-from hush.daemon.stats import Stats
 
 from hush import protocol
 from hush.config import ServeConfig
+from hush.daemon.pipeline import Done, Inference, Sender, ServeError, Shared, attach
+from hush.daemon.runner import Runner
+from hush.daemon.stats import Stats
 
 __all__ = ["Server", "ServeError"]
 

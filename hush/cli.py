@@ -45,7 +45,8 @@ def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     if preset != tc.preset or PRESETS[preset]:
         tc = hconfig.build_section(hconfig.TrainConfig, {"preset": preset, **PRESETS[preset]},
                                    f"preset {preset!r}", base=tc)
-    tc = hconfig.override(tc, flags(args, "out", "epochs", "n_windows", "seed", "batch_size", "window"))
+    tc = hconfig.override(tc, flags(args, "out", "epochs", "n_windows", "seed", "batch_size", "window",
+                                    "checkpoint_dir", "tensorboard_dir"))
     train(tc, clean_path=args.clean)
     return 0
 
@@ -63,6 +64,8 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--window", type=int, help="samples per window (W)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--checkpoint-dir", help="save training state there each epoch; rerun to resume")
+    p.add_argument("--tensorboard-dir", help="write TensorBoard logs there")
 
 
 # --- serve -------------------------------------------------------------------------------------------------
@@ -132,7 +135,7 @@ def _publish(p: argparse.ArgumentParser) -> None:
 # --- subscribe ---------------------------------------------------------------------------------------------
 
 def run_subscribe(args: argparse.Namespace, cfg: hconfig.Config) -> int:
-    from hush.clients.sinks import open_sink
+    from hush.clients.sinks import StitchedSink, open_sink
     from hush.clients.subscriber import Subscriber
 
     sc = hconfig.override(cfg.subscribe, flags(args, "endpoint", "prefix"))
@@ -141,7 +144,8 @@ def run_subscribe(args: argparse.Namespace, cfg: hconfig.Config) -> int:
         hello = sub.wait_ready(args.connect_timeout)
         print(f"subscribed to {sc.prefix or 'every stream'!r} at {sc.endpoint}: model {hello.get('model')}",
               file=sys.stderr)
-        sink = open_sink(args.out, int(hello.get("window", 150)))  # type: ignore[call-overload]
+        window = int(hello.get("window", 150))  # type: ignore[call-overload]
+        sink = StitchedSink(args.out, window, args.hop or window) if args.stitch else open_sink(args.out, window)
         try:
             while not (args.count and count >= args.count):
                 msg = sub.recv(args.idle_timeout or None)
@@ -163,12 +167,16 @@ def run_subscribe(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
 
 @command("subscribe", "receive denoised windows (and errors) by stream-id prefix",
-         "hush subscribe --prefix pump- --out cleaned.csv\n  hush subscribe --count 100 --out cleaned.npy")
+         "hush subscribe --prefix pump- --out cleaned.csv\n  hush subscribe --count 100 --out cleaned.npy\n"
+         "  hush subscribe --prefix pump-3 --stitch --hop 75 --out pump3.npy   # one seamless signal")
 @handles(run_subscribe)
 def _subscribe(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint", help="the daemon's output endpoint")
     p.add_argument("--prefix", help="stream-id prefix (default: every stream)")
     p.add_argument("--out", help="a .csv, .jsonl or .npy file (default: JSON lines on stdout)")
+    p.add_argument("--stitch", action="store_true",
+                   help="rebuild one continuous stream per stream id by overlap-add (windows every --hop samples)")
+    p.add_argument("--hop", type=int, help="with --stitch: the publisher's hop (default: W, no overlap)")
     p.add_argument("--count", type=int, default=0, help="stop after this many windows")
     p.add_argument("--idle-timeout", type=float, default=0.0, help="stop after this many seconds of silence")
     p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the daemon")
@@ -233,6 +241,30 @@ def _replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hop", type=int, help="a signal file's samples between windows (default W)")
     p.add_argument("--form", default="bin-f8", choices=("array", "bin-f4", "bin-f8"))
     p.add_argument("--column", default="0", help="a CSV file's column")
+
+
+# --- eval --------------------------------------------------------------------------------------------------
+
+def run_eval(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.paths import DEFAULT_MODEL
+    from hush.trainer.scorecard import run_eval as evaluate
+
+    evaluate(args.model or DEFAULT_MODEL, args.snr, args.windows, args.clean,
+             tuple(args.pairs) if args.pairs else None, args.out_dir)
+    return 0
+
+
+@command("eval", "score a model (RMSE, SNR gain, PRD) against classical filters tuned on the same windows",
+         "hush eval models/default.keras --snr 0 10 20 30\n"
+         "  hush eval ecg.keras --clean data/ecg_mitbih208.npy\n  hush eval mine.keras --pairs clean.npy noisy.npy")
+@handles(run_eval)
+def _eval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", nargs="?", help="model file (default: the shipped models/default.keras)")
+    p.add_argument("--snr", type=float, nargs="+", default=[0.0, 10.0, 20.0, 30.0], help="input SNRs, dB")
+    p.add_argument("--windows", type=int, default=2000, help="synthetic windows per SNR")
+    p.add_argument("--clean", metavar="FILE", help="score on the held-out tail of this clean recording")
+    p.add_argument("--pairs", nargs=2, metavar=("CLEAN", "NOISY"), help="score on your own clean/noisy pairs")
+    p.add_argument("--out-dir", default="eval-out", help="where eval.json and eval.png go")
 
 
 # --- bench -------------------------------------------------------------------------------------------------

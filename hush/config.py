@@ -100,10 +100,12 @@ class TrainConfig:
     amplitude_min: float = _f(0.1, "smallest signal amplitude (log-uniform)", min=0.0)
     amplitude_max: float = _f(10.0, "largest signal amplitude", min=0.0)
     offset_max: float = _f(5.0, "offsets are uniform in [-offset_max, offset_max]", min=0.0)
-    noise: str = _f("gaussian", "noise model", choices=("gaussian", "seed"))
-    snr_db_min: float = _f(0.0, "lowest input SNR of the gaussian noise, dB", min=-40.0, max=80.0)
+    noise: list[str] = _f(["white"], "noise kinds, summed at equal power (trainer/noise.py); ['seed'] is the "
+                          "tutorial's", items=("white", "pink", "brown", "spikes", "wander", "hum", "seed"))
+    rate: float = _f(360.0, "sampling rate (Hz) that hum (50/60 Hz) and wander (< 0.5 Hz) are placed by", min=1.0)
+    snr_db_min: float = _f(0.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
     snr_db_max: float = _f(30.0, "highest input SNR, dB", min=-40.0, max=80.0)
-    noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = 'seed')", min=0.0)
+    noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = ['seed'])", min=0.0)
     clean_hop: int = _f(10, "with --clean: samples between window starts", min=1)
     clean_copies: int = _f(4, "with --clean: noisy copies of each window", min=1, max=100)
     architecture: str = _f("dilated", "network shape", choices=("dilated", "seed"))
@@ -119,6 +121,8 @@ class TrainConfig:
     val_fraction: float = _f(0.2, "part of the rest kept for validation", min=0.0, max=0.9)
     patience: int = _f(3, "epochs without validation gain before stopping; 0 never stops early", min=0)
     report_examples: int = _f(4, "test windows drawn in the report picture", min=0, max=32)
+    checkpoint_dir: str = _f("", "if set: training state saved there every epoch; rerunning resumes from it")
+    tensorboard_dir: str = _f("", "if set: TensorBoard logs go there")
 
 
 SECTIONS: dict[str, type] = {
@@ -214,6 +218,9 @@ def build_section(cls: type, values: dict[str, Any], where: str, base: Any = Non
 
 def _check_section(obj: Any, where: str) -> None:
     """Rules that tie two keys of one section together."""
+    if isinstance(obj, TrainConfig) and "seed" in obj.noise and len(obj.noise) > 1:
+        raise ConfigError(f"{where}: noise ['seed'] is the tutorial's absolute noise and combines with nothing, "
+                          f"got {obj.noise!r}")
     if isinstance(obj, TrainConfig) and obj.snr_db_min > obj.snr_db_max:
         raise ConfigError(f"{where}: snr_db_min ({obj.snr_db_min}) must be <= snr_db_max ({obj.snr_db_max})")
     if isinstance(obj, TrainConfig) and obj.amplitude_min > obj.amplitude_max:

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from hush.clients.publisher import Publisher
 from hush.clients.subscriber import Subscriber
-
 from tests.conftest import free_port
 
 HUSH = [sys.executable, "-m", "hush.cli"]

@@ -119,18 +119,3 @@ def synthetic_clean(cfg: TrainConfig, n: int, rng: np.random.Generator) -> np.nd
         parts.append(x)
     clean = np.concatenate(parts)
     return clean[rng.permutation(n)]
-
-
-def add_noise(clean: np.ndarray, cfg: TrainConfig, rng: np.random.Generator) -> np.ndarray:
-    """Noisy copies of clean windows.
-
-    gaussian: white noise at an input SNR drawn uniformly in [snr_db_min, snr_db_max] per window, where SNR
-    is the window's signal variance (its AC power) over the noise variance.
-    seed: the tutorial's absolute noise, noise_factor * N(0, 1).
-    """
-    if cfg.noise == "seed":
-        return clean + cfg.noise_factor * rng.standard_normal(clean.shape)
-    snr_db = rng.uniform(cfg.snr_db_min, cfg.snr_db_max, (clean.shape[0], 1))
-    power = np.maximum(clean.var(axis=1, keepdims=True), 1e-12)
-    sigma = np.sqrt(power / 10 ** (snr_db / 10))
-    return clean + sigma * rng.standard_normal(clean.shape)

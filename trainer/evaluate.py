@@ -1,9 +1,11 @@
 """Honest scores: RMSE, SNR and its gain in dB, PRD; classical per-window filters as the bar to beat.
 
-SNR of an estimate against the clean windows is the clean windows' AC power (variance about each
-window's mean; an offset is not signal) over the error power, both summed over all windows:
-    snr_db = 10 log10( sum (clean - mean(clean))^2 / sum (estimate - clean)^2 ).
-The gain is snr(output) - snr(input) = 20 log10(rmse_in / rmse_out).
+SNR is taken per window, then averaged in dB over the windows, so that a loud window does not outweigh a
+quiet one (the synthetic windows' amplitudes span two decades):
+    snr_db(window) = 10 log10( sum (clean - mean(clean))^2 / sum (estimate - clean)^2 )
+Signal power is the clean window's variance (its AC power; an offset is not signal). The gain is
+snr_db(output) - snr_db(input). RMSE is over all samples, in the input's units. PRD (percent root-mean-
+square difference, used for ECG) is 100 sqrt(sum err^2 / sum clean^2) over all samples.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ import numpy as np
 
 def scores(clean: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
     err = np.asarray(estimate, np.float64) - clean
-    signal = ((clean - clean.mean(axis=1, keepdims=True)) ** 2).sum()
-    noise = max(float((err**2).sum()), 1e-300)
+    signal = ((clean - clean.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+    noise = np.maximum((err**2).sum(axis=1), 1e-30 * np.maximum(signal, 1e-30))
     return {
         "rmse": float(np.sqrt((err**2).mean())),
-        "snr_db": float(10 * np.log10(signal / noise)),
-        "prd_percent": float(100 * np.sqrt(noise / max(float((clean**2).sum()), 1e-300))),
+        "snr_db": float(np.mean(10 * np.log10(np.maximum(signal, 1e-300) / noise))),
+        "prd_percent": float(100 * np.sqrt((err**2).sum() / max(float((clean**2).sum()), 1e-300))),
     }
 
 

@@ -14,13 +14,15 @@ def seed_model(window: int) -> Any:
 
     conv = dict(kernel_size=3, kernel_constraint=keras.constraints.MaxNorm(2.0), activation="relu",
                 kernel_initializer="he_uniform")
-    inp = keras.Input((window, 1))
-    x = layers.Conv1D(128, **conv)(inp)
-    x = layers.Conv1D(32, **conv)(x)
-    x = layers.Conv1DTranspose(32, **conv)(x)
-    x = layers.Conv1DTranspose(128, **conv)(x)
+    # Explicit names: Keras numbers unnamed layers per process, and the names end up in the weights file,
+    # whose hash is the model's id: the same seed must give the same id.
+    inp = keras.Input((window, 1), name="noisy")
+    x = layers.Conv1D(128, name="enc1", **conv)(inp)
+    x = layers.Conv1D(32, name="enc2", **conv)(x)
+    x = layers.Conv1DTranspose(32, name="dec1", **conv)(x)
+    x = layers.Conv1DTranspose(128, name="dec2", **conv)(x)
     out = layers.Conv1D(1, kernel_size=3, kernel_constraint=keras.constraints.MaxNorm(2.0),
-                        activation="sigmoid", padding="same")(x)
+                        activation="sigmoid", padding="same", name="out")(x)
     return keras.Model(inp, out, name="seed")
 
 
@@ -33,10 +35,11 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
     import keras
     from keras import layers
 
-    inp = keras.Input((window, 1))
+    inp = keras.Input((window, 1), name="noisy")
     x = inp
-    for d in dilations:
-        x = layers.Conv1D(filters, kernel_size, dilation_rate=d, padding="same", activation="relu")(x)
+    for i, d in enumerate(dilations):
+        x = layers.Conv1D(filters, kernel_size, dilation_rate=d, padding="same", activation="relu",
+                          name=f"conv{i}_d{d}")(x)
     noise = layers.Conv1D(1, kernel_size, padding="same", name="noise")(x)
     out = layers.Subtract(name="denoised")([inp, noise])
     return keras.Model(inp, out, name="dilated")

@@ -15,19 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from hush.trainer import data, evaluate
-from hush.trainer.model import build
 
 from hush import modelfile, scaling
 from hush.config import TrainConfig
 from hush.samples import cut_windows, load_samples
 from hush.tfenv import tensorflow
+from hush.trainer import data, evaluate
+from hush.trainer.model import build
+from hush.trainer.noise import add_noise
 
 # What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
 # command-line flags win over it.
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
-    "seed": dict(families=["seed_parabola"], n_windows=100_000, noise="seed", noise_factor=0.05,
+    "seed": dict(families=["seed_parabola"], n_windows=100_000, noise=["seed"], noise_factor=0.05,
                  architecture="seed", scaling="minmax", loss="bce", epochs=5, batch_size=150,
                  learning_rate=0.001, test_fraction=0.3, val_fraction=0.2, patience=0),
 }
@@ -50,7 +51,7 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, clean_path: str | P
     if clean_path is None:
         t0 = time.perf_counter()
         clean_all = data.synthetic_clean(cfg, cfg.n_windows, rng)
-        noisy_all = data.add_noise(clean_all, cfg, rng)
+        noisy_all = add_noise(clean_all, cfg, rng)
         say(f"data: {cfg.n_windows} synthetic windows of {cfg.window} ({', '.join(cfg.families)}) "
             f"in {time.perf_counter() - t0:.1f} s")
         cuts = _split(cfg.n_windows, cfg.test_fraction, cfg.val_fraction)
@@ -67,7 +68,7 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, clean_path: str | P
         w = cut_windows(x[cut], cfg.window, hop)
         copies = cfg.clean_copies if part == "train" else 1
         clean[part] = np.repeat(w, copies, axis=0)
-        noisy[part] = data.add_noise(clean[part], cfg, rng)
+        noisy[part] = add_noise(clean[part], cfg, rng)
     perm = rng.permutation(len(clean["train"]))
     clean["train"], noisy["train"] = clean["train"][perm], noisy["train"][perm]
     say(f"data: {x.size} samples from {clean_path}; windows train {len(clean['train'])} "
@@ -142,6 +143,14 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     callbacks = [Progress(say, steps).callback]
     if cfg.patience and has_val:
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
+    if cfg.checkpoint_dir:  # saved at every epoch's end; an interrupted run resumes there; removed when done
+        callbacks.append(keras.callbacks.BackupAndRestore(cfg.checkpoint_dir))
+    if cfg.tensorboard_dir:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:  # TF 2.21 no longer installs it
+            raise ValueError("tensorboard_dir needs the tensorboard package: pip install 'hush[tensorboard]'")
+        callbacks.append(keras.callbacks.TensorBoard(cfg.tensorboard_dir))
     t_fit = time.perf_counter()
     history = model.fit(z_in["train"][..., None], z_out["train"][..., None], batch_size=cfg.batch_size,
                         epochs=cfg.epochs, verbose=0, callbacks=callbacks, shuffle=True,

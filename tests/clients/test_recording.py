@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zmq
+
 from hush.clients.publisher import Publisher, windows_of
 from hush.clients.recording import RecordingError, read_recording, record
 from hush.clients.replay import replay_recording
 from hush.clients.subscriber import Subscriber
-
 from tests.conftest import free_port
 
 

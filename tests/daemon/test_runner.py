@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hush.daemon.runner import Runner, buckets_for
 
+from hush.daemon.runner import Runner, buckets_for
 from hush.modelfile import ModelFileError
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgpack
 import numpy as np
 import zmq
-from hush.clients.publisher import Publisher
-from hush.clients.subscriber import Subscriber
 
 from hush import protocol
+from hush.clients.publisher import Publisher
+from hush.clients.subscriber import Subscriber
 
 
 def collect(sub: Subscriber, n: int, timeout_s: float = 20.0) -> list[protocol.Message]:
@@ -99,9 +99,8 @@ class FailingRunner:
 def test_a_failing_model_answers_every_window_with_an_error() -> None:
     import threading
 
-    from hush.daemon.server import Server
-
     from hush.config import ServeConfig
+    from hush.daemon.server import Server
 
     srv = Server(ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0),
                  runner=FailingRunner())  # type: ignore[arg-type]
@@ -126,9 +125,8 @@ def test_shutdown_publishes_everything_accepted(tiny_runner) -> None:  # type: i
     import threading
     import time
 
-    from hush.daemon.server import Server
-
     from hush.config import ServeConfig
+    from hush.daemon.server import Server
 
     srv = Server(ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0,
                              max_batch=1000, max_wait_ms=10_000), runner=tiny_runner)

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hush.trainer import data
-from hush.trainer.model import seed_model
 
 from hush import modelfile
 from hush.cli import main
 from hush.config import TrainConfig
+from hush.trainer import data
+from hush.trainer.model import seed_model
+from hush.trainer.noise import KINDS, add_noise
 
 
 def test_tiny_model_file_is_self_contained(tiny_model: Path) -> None:
@@ -52,7 +53,7 @@ def test_gaussian_noise_hits_the_asked_snr() -> None:
     cfg = TrainConfig(snr_db_min=10.0, snr_db_max=10.0)
     rng = np.random.default_rng(1)
     clean = data.synthetic_clean(cfg, 2000, rng)
-    noisy = data.add_noise(clean, cfg, rng)
+    noisy = add_noise(clean, cfg, rng)
     snr = 10 * np.log10(clean.var(axis=1) / (noisy - clean).var(axis=1))
     assert abs(np.median(snr) - 10.0) < 0.3
 
@@ -64,7 +65,7 @@ def test_seed_preset_through_the_cli(tmp_path: Path) -> None:
     meta = modelfile.read_meta(out)
     tc = meta["train_config"]
     assert (tc["architecture"], tc["scaling"], tc["loss"], tc["families"], tc["batch_size"], tc["noise"]) == (
-        "seed", "minmax", "bce", ["seed_parabola"], 150, "seed")
+        "seed", "minmax", "bce", ["seed_parabola"], 150, ["seed"])
     assert tc["epochs"] == 1 and tc["n_windows"] == 1500
     assert meta["parameters"] == 28_737 and meta["metrics"]["test_windows"] == 450
     assert 0.3 < meta["metrics"]["bce_floor"] < 0.4 and "seed_scale" in meta["metrics"]
@@ -86,3 +87,40 @@ def test_bad_recording_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFi
     (tmp_path / "bad.csv").write_text("1.0\n2.0\nabc\n")
     assert main(["train", "--clean", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "x.keras")]) == 2
     assert "bad.csv line 3: 'abc' is not a number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kinds", [[k] for k in sorted(KINDS)] + [["white", "hum", "wander"]])
+def test_noise_kinds_compose_at_the_asked_snr(kinds: list[str]) -> None:
+    cfg = TrainConfig(noise=kinds)
+    rng = np.random.default_rng(2)
+    clean = data.synthetic_clean(cfg, 500, rng)
+    noisy = add_noise(clean, cfg, rng, snr_db=5.0)
+    noise_var = (noisy - clean).var(axis=1)
+    hit = noise_var > 0  # a spikes-only window can draw no spike at all (0.98^150: ~5 %)
+    assert np.isfinite(noisy).all() and hit.mean() > 0.9
+    assert np.allclose(10 * np.log10(clean.var(axis=1)[hit] / noise_var[hit]), 5.0, atol=0.01)
+
+
+def test_checkpoints_and_tensorboard_logs(tmp_path: Path) -> None:
+    out = tmp_path / "m.keras"
+    assert main(["train", "--config", str(Path(__file__).parent / "small.toml"), "--n-windows", "600",
+                 "--epochs", "2", "--out", str(out), "--checkpoint-dir", str(tmp_path / "ckpt"),
+                 "--tensorboard-dir", str(tmp_path / "tb")]) == 0
+    assert modelfile.read_meta(out)["metrics"]["epochs_run"] == 2
+    assert any((tmp_path / "tb").rglob("events.out.tfevents.*"))
+    assert not (tmp_path / "ckpt").exists() or not any((tmp_path / "ckpt").iterdir())  # removed when done
+
+
+def test_same_seed_same_model(tmp_path: Path) -> None:
+    """Two runs of `hush train` (two processes, as a user reruns it) give the same weights, so the same id."""
+    import subprocess
+    import sys
+
+    ids = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.keras"
+        subprocess.run([sys.executable, "-m", "hush.cli", "train", "--config", str(Path(__file__).parent /
+                        "small.toml"), "--n-windows", "600", "--epochs", "1", "--out", str(out), "-q"],
+                       check=True, capture_output=True, timeout=300)
+        ids.append(modelfile.read_meta(out)["id"].split("-")[-1])
+    assert ids[0] == ids[1]  # the id ends with the weights' hash
