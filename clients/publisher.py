@@ -30,7 +30,9 @@ class NotConnected(TimeoutError):
 class Publisher:
     def __init__(self, endpoint: str, stream: str, window: int = 150, form: str = "bin-f8",
                  rate: float | None = None, bind: bool = False, ctx: zmq.Context | None = None,
-                 hwm: int = 100_000):
+                 hwm: int = 100_000, push: bool = False, curve: tuple[str, str] | None = None):
+        """push=True: a PUSH socket, for a daemon with input_type "pull" (lossless: sends wait rather than
+        drop). curve=(client .key_secret file, server .key file) encrypts and authenticates."""
         if not protocol.TOPIC_RE.fullmatch(stream.encode()):
             raise ValueError(f"stream id {stream!r} must be 1-128 characters from [A-Za-z0-9._:/-]")
         if form not in FORMS:
@@ -41,14 +43,25 @@ class Publisher:
         self.t0: float | None = None  # epoch time of sample 0, when the rate is known
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
-        self.sock = self.ctx.socket(zmq.XPUB)
+        self.push = push
+        self.sock = self.ctx.socket(zmq.PUSH if push else zmq.XPUB)
         self.sock.setsockopt(zmq.SNDHWM, hwm)
         self.sock.setsockopt(zmq.LINGER, 5000)  # close waits (bounded) for what is still queued
+        if not push:
+            # Every subscription reaches wait_connected, also one equal to a subscription still on record
+            # from a daemon that was killed (-9) and is back on the same endpoint.
+            self.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
+        if curve:
+            from hush.clients.security import secure_client
+
+            secure_client(self.sock, *curve)
         (self.sock.bind if bind else self.sock.connect)(endpoint)
 
     def wait_connected(self, timeout_s: float = 10.0) -> None:
-        """Block until a subscriber (the daemon) has subscribed to this stream, or raise NotConnected."""
-        wait_subscribed(self.sock, self.stream.encode(), timeout_s, self.endpoint)
+        """Block until a subscriber (the daemon) has subscribed to this stream, or raise NotConnected.
+        A PUSH socket needs no wait: it queues for its peer and never drops, so this returns at once."""
+        if not self.push:
+            wait_subscribed(self.sock, self.stream.encode(), timeout_s, self.endpoint)
 
     def send(self, samples: np.ndarray, t: float | None = None, **extra: object) -> int:
         """Send k x W samples as one message; return its seq."""

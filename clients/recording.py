@@ -18,6 +18,8 @@ from typing import BinaryIO
 import msgpack
 import zmq
 
+from hush.protocol import READY_TOPIC
+
 FORMAT, VERSION = "hush-recording", 1
 
 
@@ -83,22 +85,38 @@ def read_recording(path: str | Path) -> tuple[dict[str, object], Iterator[Record
 
 def record(endpoint: str, path: str | Path, prefix: str = "", bind: bool = False,
            should_stop: Callable[[], bool] = lambda: False, max_messages: int = 0,
-           on_message: Callable[[Record], None] | None = None) -> int:
-    """Capture messages from `endpoint` into `path` until should_stop() or max_messages; return the count."""
+           on_message: Callable[[Record], None] | None = None,
+           on_ready: Callable[[dict[str, object] | None], None] | None = None, ready_timeout_s: float = 10.0) -> int:
+    """Capture messages from `endpoint` into `path` until should_stop() or max_messages; return the count.
+
+    Connected to a daemon's output, it first waits (up to ready_timeout_s) for the daemon's !ready answer
+    to its subscription, so nothing sent after `on_ready` is called is missed; bound, it starts at once."""
     ctx = zmq.Context()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.RCVHWM, 1_000_000)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+    if not bind:
+        sock.setsockopt(zmq.SUBSCRIBE, READY_TOPIC)
     try:
         (sock.bind if bind else sock.connect)(endpoint)
+        hello = None
+        if not bind:
+            deadline = time.monotonic() + ready_timeout_s
+            while hello is None and (left := deadline - time.monotonic()) > 0 and not should_stop():
+                if sock.poll(int(min(left, 0.1) * 1000) + 1):
+                    frames = sock.recv_multipart()
+                    if frames[0] == READY_TOPIC and len(frames) == 2:
+                        hello = msgpack.unpackb(frames[1])
+        if on_ready:
+            on_ready(hello)
         with RecordingWriter(path, endpoint) as out:
             while not should_stop() and not (max_messages and out.count >= max_messages):
                 if not sock.poll(100):
                     continue
                 frames = sock.recv_multipart()
-                if len(frames) != 2:
-                    continue  # not a Hush message; the daemon never sends one
+                if len(frames) != 2 or (frames[0] == READY_TOPIC and not prefix.startswith("!")):
+                    continue  # not a Hush message, or the daemon greeting a subscriber
                 rec = Record(time.time(), frames[0], frames[1])
                 out.write(rec.t_recv, rec.topic, rec.payload)
                 if on_message:

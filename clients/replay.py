@@ -19,6 +19,7 @@ def replay_recording(path: str | Path, endpoint: str, speed: float = 1.0, loop: 
     (0: as fast as possible); return how many were sent."""
     ctx = zmq.Context()
     sock = ctx.socket(zmq.XPUB)
+    sock.setsockopt(zmq.XPUB_VERBOSE, 1)
     sock.setsockopt(zmq.SNDHWM, 1_000_000)
     sock.setsockopt(zmq.LINGER, 5000)
     sent = 0

@@ -18,7 +18,7 @@ from hush import protocol
 
 class Subscriber:
     def __init__(self, endpoint: str, prefix: str = "", errors: bool = True, bind: bool = False,
-                 ctx: zmq.Context | None = None, hwm: int = 100_000):
+                 ctx: zmq.Context | None = None, hwm: int = 100_000, curve: tuple[str, str] | None = None):
         self.endpoint, self.prefix = endpoint, prefix
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
@@ -30,6 +30,10 @@ class Subscriber:
             self.sock.setsockopt(zmq.SUBSCRIBE, protocol.ERROR_PREFIX + b"/" + prefix.encode())
         # Subscribed last, so the daemon's answer on !ready means every subscription above is in place.
         self.sock.setsockopt(zmq.SUBSCRIBE, protocol.READY_TOPIC)
+        if curve:  # (client .key_secret file, server .key file)
+            from hush.clients.security import secure_client
+
+            secure_client(self.sock, *curve)
         (self.sock.bind if bind else self.sock.connect)(endpoint)
         self.hello: dict[str, object] | None = None  # what the daemon said on !ready: model id, window
 

@@ -14,6 +14,7 @@ import logging
 import queue
 import threading
 import time
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -49,7 +50,8 @@ class Shared:
     """Between the I/O thread and Inference, under one condition variable: the batcher, errors not yet
     sent, and whether the I/O thread has stopped taking input."""
 
-    def __init__(self, cfg: ServeConfig):
+    def __init__(self, cfg: ServeConfig, runner: Runner):
+        self.runner = runner  # replaced whole by a reload; each batch uses the one it started with
         self.cond = threading.Condition()
         self.batcher: Batcher[protocol.Window] = Batcher(cfg.max_batch, cfg.max_wait_ms / 1000)
         self.errors: list[list[bytes]] = []
@@ -60,27 +62,28 @@ class Shared:
 
 
 # What Inference hands Sender: the batch's ticket, its windows, their denoised samples (or the exception
-# the model raised), and error replies to send first. None: that worker has finished.
-Done = tuple[int, list[protocol.Window], "np.ndarray | Exception | None", list[list[bytes]]]
+# the model raised), error replies to send first, and the id of the model that ran. None: a worker is done.
+Done = tuple[int, list[protocol.Window], "np.ndarray | Exception | None", list[list[bytes]], str]
 
 
 class Inference(threading.Thread):
     """One of `workers` model threads. Several single-threaded workers, each on its own batch, beat one
     worker whose every op is split across the cores (docs/performance.md)."""
 
-    def __init__(self, runner: Runner, shared: Shared, out: queue.Queue[Done | None], stats: Stats, n: int = 0):
+    def __init__(self, shared: Shared, out: queue.Queue[Done | None], stats: Stats, n: int = 0):
         super().__init__(name=f"hush-inference-{n}", daemon=True)
-        self.runner, self.shared, self.out, self.stats = runner, shared, out, stats
+        self.shared, self.out, self.stats = shared, out, stats
 
     def run(self) -> None:
         while True:
             ticket, windows, errors, done = self._next()
+            runner = self.shared.runner
             y: np.ndarray | Exception | None = None
             if windows:
                 x = np.concatenate([w.samples for w in windows])
                 t0 = time.perf_counter()
                 try:
-                    out = self.runner.denoise(x)
+                    out = runner.denoise(x)
                     if out.shape != x.shape:
                         raise RuntimeError(f"the model returned shape {out.shape} for input {x.shape}")
                     y = out
@@ -90,7 +93,7 @@ class Inference(threading.Thread):
                 self.stats.model_s += time.perf_counter() - t0
                 self.stats.model_windows += len(x)
             if windows or errors:
-                self.out.put((ticket, windows, y, errors))
+                self.out.put((ticket, windows, y, errors, runner.model_id))
             if done:
                 self.out.put(None)
                 return
@@ -117,10 +120,11 @@ class Inference(threading.Thread):
 class Sender(threading.Thread):
     """Owns the output socket: publishes answers and errors, and greets every subscription on !ready."""
 
-    def __init__(self, ctx: zmq.Context, cfg: ServeConfig, runner: Runner, inbox: queue.Queue[Done | None],
-                 stats: Stats, workers: int = 1):
+    def __init__(self, ctx: zmq.Context, cfg: ServeConfig, shared: Shared, inbox: queue.Queue[Done | None],
+                 stats: Stats, workers: int = 1, security: Any = None):
         super().__init__(name="hush-sender", daemon=True)
-        self.ctx, self.cfg, self.runner, self.inbox, self.stats = ctx, cfg, runner, inbox, stats
+        self.ctx, self.cfg, self.shared, self.inbox, self.stats = ctx, cfg, shared, inbox, stats
+        self.security = security  # applies CURVE to a socket before it binds, when configured
         self.workers = workers
         self.bound = threading.Event()
         self.endpoint = ""
@@ -133,6 +137,8 @@ class Sender(threading.Thread):
         sock.setsockopt(zmq.XPUB_VERBOSE, 1)
         sock.setsockopt(zmq.SNDHWM, self.cfg.hwm)
         sock.setsockopt(zmq.MAXMSGSIZE, 65536)  # subscribers send only subscriptions
+        if self.security:
+            self.security(sock)
         try:
             self.endpoint = attach(sock, self.cfg.output, self.cfg.output_mode, "output")
         except ServeError as exc:
@@ -156,12 +162,12 @@ class Sender(threading.Thread):
                     continue
                 waiting[item[0]] = item
                 while expect in waiting:
-                    _, windows, y, errors = waiting.pop(expect)
+                    _, windows, y, errors, model_id = waiting.pop(expect)
                     expect += 1
                     for frames in errors:
                         sock.send_multipart(frames)
                     if windows:
-                        self._answer(sock, windows, y)
+                        self._answer(sock, windows, y, model_id)
         finally:
             # Bounded linger: a subscriber that went away cannot hold the exit longer than linger_ms.
             sock.close(linger=self.cfg.linger_ms)
@@ -173,25 +179,27 @@ class Sender(threading.Thread):
             except zmq.Again:
                 return
             if msg[:1] == b"\x01":  # a new subscription (b"\x00" is an unsubscription)
-                hello = {"model": self.runner.model_id, "window": self.runner.window,
+                runner = self.shared.runner
+                hello = {"model": runner.model_id, "window": runner.window,
                          "protocol": protocol.VERSION, "prefix": msg[1:].decode("utf-8", "replace")}
                 sock.send_multipart([protocol.READY_TOPIC, msgpack.packb(hello)])
 
-    def _answer(self, sock: zmq.Socket, windows: list[protocol.Window], y: np.ndarray | Exception | None) -> None:
+    def _answer(self, sock: zmq.Socket, windows: list[protocol.Window], y: np.ndarray | Exception | None,
+                model_id: str) -> None:
         if not isinstance(y, np.ndarray):
             for w in windows:
                 self.stats.errors["internal"] += 1
                 sock.send_multipart(protocol.encode_error("internal", f"the model failed: {y}"[:200], w.topic,
                                                           w.seq))
             return
-        model_id, i, done = self.runner.model_id, 0, []
+        i, done = 0, []
         for w in windows:
             k = len(w.samples)
             sock.send_multipart(protocol.encode_output(w, y[i:i + k], model_id))
             i += k
             done.append(w.received)
         now = time.perf_counter()
-        self.stats.record_latency([now - t for t in done])
+        self.stats.record_batch(i, [now - t for t in done])
         self.stats.batches += 1
         self.stats.batch_windows += i
         self.stats.windows_out += i

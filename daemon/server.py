@@ -1,10 +1,11 @@
 """`hush serve`: the daemon's lifecycle, and its I/O thread.
 
-    sensors --PUB--> [input SUB] I/O thread: receive, decode --> Inference --> Sender --> [output XPUB]
+    sensors --PUB/PUSH--> [input SUB/PULL] I/O thread: receive, decode --> Inference --> Sender --> [output XPUB]
 
-The I/O thread (the caller of `run`) owns the input socket; the worker threads are in pipeline.py. Every
-accepted window gets exactly one answer: its denoised window, or an error (a bad message at once;
-`internal` if the model fails).
+The I/O thread (the caller of `run`) owns the input socket and the control socket; the worker threads are
+in pipeline.py. Every message read gets exactly one answer: its denoised windows, or an error (a bad
+message, an `overloaded` drop, or `internal` if the model fails). So the counters reconcile:
+messages read = answered + rejected (errors, drops included), once the daemon has caught up.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import queue
 import signal
 import threading
 import time
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
+import msgpack
 import zmq
 
 from hush import protocol
@@ -26,8 +30,8 @@ from hush.daemon.runner import Runner
 from hush.daemon.stats import Stats
 
 __all__ = ["Server", "ServeError"]
-
 log = logging.getLogger("hush.serve")
+MAX_TRACKED_STREAMS = 100_000  # per-stream seq tracking forgets everything past this many streams
 
 
 def resolve_workers(workers: int) -> int:
@@ -35,8 +39,19 @@ def resolve_workers(workers: int) -> int:
     return workers or max(1, min(8, os.cpu_count() or 1))
 
 
+def load_runner(cfg: ServeConfig, path: str | Path | None = None) -> Runner:
+    from hush.paths import DEFAULT_MODEL
+
+    workers = resolve_workers(cfg.workers)
+    # Several workers: each runs its own batch on one thread (0 = automatic means 1 then).
+    intra = cfg.intra_op_threads or (1 if workers > 1 else 0)
+    return Runner.load(path or cfg.model or DEFAULT_MODEL, cfg.max_batch, xla=cfg.xla, intra_op_threads=intra,
+                       inter_op_threads=cfg.inter_op_threads)
+
+
 class Server:
-    """`Server(config).run()`; `should_exit = True` (or SIGINT/SIGTERM) stops it cleanly."""
+    """`Server(config).run()`; `should_exit = True` (or SIGINT/SIGTERM) stops it cleanly, SIGHUP (or the
+    control command `reload`) swaps in a new model without losing a window."""
 
     def __init__(self, config: ServeConfig, runner: Runner | None = None):
         self.config = config
@@ -46,71 +61,163 @@ class Server:
         self.ready = threading.Event()  # set when both sockets are up and the model is warm
         self.input_endpoint = ""
         self.output_endpoint = ""
+        self.control_endpoint = ""
+        self.shared: Shared | None = None
+        self._reload_requested = False
+        self._reloading: threading.Thread | None = None
+        self._last_seq: dict[bytes, int] = {}
+        self._gap_logs = 0
+
+    # --- signals and reload ------------------------------------------------------------------------------
 
     def handle_signal(self, sig: int, frame: FrameType | None) -> None:
+        if sig == signal.SIGHUP:
+            self._reload_requested = True  # the I/O loop starts the reload; a handler only sets flags
+            return
         if self.should_exit:  # a second signal: the user means it
             log.warning("second signal: exiting now, unsent output is lost")
             raise SystemExit(1)
         log.info("signal %s: finishing accepted windows, then exiting", signal.Signals(sig).name)
         self.should_exit = True
 
+    def reload(self, path: str | None = None, wait: bool = False) -> dict[str, Any]:
+        """Load `path` (default: the configured model) in the background, check it serves the same window
+        length, warm it, then swap it in between batches. A model that fails any of that is refused and
+        the old one keeps serving."""
+        if self._reloading and self._reloading.is_alive():
+            return {"ok": False, "detail": "a reload is already running"}
+        result: dict[str, Any] = {"ok": False, "detail": "still loading"}
+
+        def work() -> None:
+            try:
+                new = load_runner(self.config, path)
+                old = self.shared.runner if self.shared else self.runner
+                if old is not None and new.window != old.window:
+                    raise ValueError(f"it serves windows of {new.window}, the running model {old.window}; "
+                                     "clients would break")
+                if self.shared is not None:
+                    self.shared.runner = new  # atomic: a batch already running keeps the model it started with
+                self.runner = new
+                self.stats.reloads["ok"] += 1
+                result.update(ok=True, detail=f"now serving {new.model_id}", model=new.model_id)
+                log.info("reloaded: now serving model %s", new.model_id)
+            except Exception as exc:
+                self.stats.reloads["refused"] += 1
+                result.update(ok=False, detail=f"refused {path or self.config.model or 'the default model'}: {exc}")
+                log.error("reload %s", result["detail"])
+
+        self._reloading = threading.Thread(target=work, name="hush-reload", daemon=True)
+        self._reloading.start()
+        if wait:
+            self._reloading.join()
+        return result
+
+    # --- run ---------------------------------------------------------------------------------------------
+
     def run(self, install_signals: bool = True) -> int:
         cfg = self.config
         if self.runner is None:
-            from hush.paths import DEFAULT_MODEL
-
-            workers = resolve_workers(cfg.workers)
-            # Several workers: each runs its own batch on one thread (0 = automatic means 1 then).
-            intra = cfg.intra_op_threads or (1 if workers > 1 else 0)
-            self.runner = Runner.load(cfg.model or DEFAULT_MODEL, cfg.max_batch, xla=cfg.xla,
-                                      intra_op_threads=intra, inter_op_threads=cfg.inter_op_threads)
+            self.runner = load_runner(cfg)
         if install_signals:
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(sig, self.handle_signal)
         ctx = zmq.Context()
+        auth = None
         try:
-            self._serve(ctx, self.runner)
+            security, auth = self._security(ctx)
+            self._serve(ctx, self.runner, security)
         finally:
+            if auth is not None:
+                auth.stop()
             ctx.term()  # waits for the output socket's bounded linger
         log.info("stopped: %s", self.stats.summary(0))
         return 0
 
-    def _serve(self, ctx: zmq.Context, runner: Runner) -> None:
+    def _security(self, ctx: zmq.Context) -> tuple[Any, Any]:
+        """CURVE on both sockets, with ZAP checking client keys against curve_clients_dir, when configured."""
         cfg = self.config
-        shared = self.shared = Shared(cfg)
+        if not cfg.curve_secret_key:
+            return None, None
+        import zmq.auth
+        from zmq.auth.thread import ThreadAuthenticator
+
+        try:
+            public, secret = zmq.auth.load_certificate(cfg.curve_secret_key)
+        except (OSError, ValueError) as exc:
+            raise ServeError(f"cannot read the CURVE secret key {cfg.curve_secret_key}: {exc}") from None
+        if secret is None:
+            raise ServeError(f"{cfg.curve_secret_key} holds no secret key (use the .key_secret file)")
+        if not Path(cfg.curve_clients_dir).is_dir():
+            raise ServeError(f"curve_clients_dir {cfg.curve_clients_dir} is not a directory")
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        auth.configure_curve(domain="*", location=cfg.curve_clients_dir)
+
+        def secure(sock: zmq.Socket) -> None:
+            sock.curve_secretkey = secret
+            sock.curve_publickey = public
+            sock.curve_server = True
+
+        log.info("CURVE on: clients must hold a key listed in %s", cfg.curve_clients_dir)
+        return secure, auth
+
+    def _serve(self, ctx: zmq.Context, runner: Runner, security: Any) -> None:
+        cfg = self.config
+        shared = self.shared = Shared(cfg, runner)
         workers = resolve_workers(cfg.workers)
         done: queue.Queue[Done | None] = queue.Queue(maxsize=2 * workers)  # each worker one batch ahead
-        sender = Sender(ctx, cfg, runner, done, self.stats, workers)
+        sender = Sender(ctx, cfg, shared, done, self.stats, workers, security)
         sender.start()
         sender.bound.wait()
         if sender.error:
             raise sender.error
         self.output_endpoint = sender.endpoint
-        insock = ctx.socket(zmq.SUB)
+        insock = ctx.socket(zmq.SUB if cfg.input_type == "sub" else zmq.PULL)
         insock.setsockopt(zmq.RCVHWM, cfg.hwm)
         insock.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
-        insock.setsockopt(zmq.SUBSCRIBE, b"")
+        if cfg.input_type == "sub":
+            insock.setsockopt(zmq.SUBSCRIBE, b"")
+        if security:
+            security(insock)
+        control = ctx.socket(zmq.REP) if cfg.control else None
         try:
             self.input_endpoint = attach(insock, cfg.input, cfg.input_mode, "input")
+            if control is not None:
+                control.setsockopt(zmq.MAXMSGSIZE, 65536)
+                self.control_endpoint = attach(control, cfg.control, "bind", "control")
         except ServeError:
             insock.close(linger=0)
+            if control is not None:
+                control.close(linger=0)
             for _ in range(workers):
                 done.put(None)
             sender.join()
             raise
-        log.info("serving model %s (window %d, scaling %s): input %s (%s), output %s (%s), max_batch %d, "
-                 "max_wait_ms %g, %d model workers", runner.model_id, runner.window, runner.scaling,
-                 self.input_endpoint, cfg.input_mode, self.output_endpoint, cfg.output_mode, cfg.max_batch,
-                 cfg.max_wait_ms, workers)
-        inference = [Inference(runner, shared, done, self.stats, n) for n in range(workers)]
+        metrics = None
+        if cfg.metrics_port:
+            from hush.daemon.metrics import serve_metrics
+
+            metrics = serve_metrics(cfg.metrics_port, self)
+        log.info("serving model %s (window %d, scaling %s): input %s (%s, %s), output %s (%s), max_batch %d, "
+                 "max_wait_ms %g, %d model workers%s", runner.model_id, runner.window, runner.scaling,
+                 self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
+                 cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
+        inference = [Inference(shared, done, self.stats, n) for n in range(workers)]
         for worker in inference:
             worker.start()
         self.ready.set()
 
+        poller = zmq.Poller()
+        poller.register(insock, zmq.POLLIN)
+        if control is not None:
+            poller.register(control, zmq.POLLIN)
         next_stats = time.perf_counter() + cfg.stats_interval_s
         accepted: list[tuple[protocol.Window | None, list[bytes] | None]] = []
         while not self.should_exit:
-            if insock.poll(100):
+            events = dict(poller.poll(100))
+            if control is not None and control in events:
+                self._control(control)
+            if insock in events:
                 # Drain what has arrived (bounded), decoding outside the lock, then hand it over at once.
                 for _ in range(cfg.max_batch):
                     try:
@@ -118,25 +225,25 @@ class Server:
                     except zmq.Again:
                         break
                     accepted.append(self._accept(frames))
-                with shared.cond:
-                    for win, err in accepted:
-                        if win is not None:
-                            shared.batcher.add(win, win.received, windows=len(win.samples))
-                        else:
-                            shared.errors.append(err)  # type: ignore[arg-type]
-                    shared.cond.notify()  # one idle worker is enough; waking all would only contend
-                    # Backpressure: while the model is far behind, stop reading; ZeroMQ queues the rest.
-                    while len(shared.batcher) >= shared.limit and not self.should_exit:
-                        shared.cond.wait(0.1)
+                self._hand_over(shared, accepted)
                 accepted.clear()
+            if self._reload_requested:
+                self._reload_requested = False
+                log.info("SIGHUP: reloading %s", cfg.model or "the default model")
+                self.reload()
             now = time.perf_counter()
             if cfg.stats_interval_s and now >= next_stats:
                 next_stats = now + cfg.stats_interval_s
+                self._gap_logs = 0
                 log.info(self.stats.summary(len(shared.batcher)))
 
         # Shutdown, in order:
-        # 1. Stop taking input. Messages still queued in ZeroMQ were never accepted, so nothing is owed.
+        # 1. Stop taking input. Messages still queued in ZeroMQ were never read, so nothing is owed.
         insock.close(linger=0)
+        if control is not None:
+            control.close(linger=0)
+        if metrics is not None:
+            metrics.shutdown()
         # 2. Inference runs everything accepted, then tells the sender there is no more.
         with shared.cond:
             shared.closing = True
@@ -146,16 +253,91 @@ class Server:
         # 3. The sender publishes it all, then closes its socket with a bounded linger.
         sender.join()
 
+    def _hand_over(self, shared: Shared, accepted: list[tuple[protocol.Window | None, list[bytes] | None]]) -> None:
+        """Give decoded windows to the model workers and errors to the sender. When `limit` windows already
+        wait: with SUB input, drop the newest, each with an `overloaded` error (a PUB cannot be slowed, and
+        a bounded queue keeps the latency of what is served bounded); with PULL input, stop reading until
+        there is room, so ZeroMQ holds the senders back and nothing is lost."""
+        drop = self.config.input_type == "sub"
+        with shared.cond:
+            for win, err in accepted:
+                if win is None:
+                    shared.errors.append(err)  # type: ignore[arg-type]
+                    continue
+                k = len(win.samples)
+                if drop and len(shared.batcher) + k > shared.limit:
+                    self.stats.errors["overloaded"] += 1
+                    self._count_drop(win.topic, k)
+                    shared.errors.append(protocol.encode_error(
+                        "overloaded", f"the daemon is over capacity ({shared.limit} windows waiting); "
+                        "this message was dropped", win.topic, win.seq))
+                    continue
+                self.stats.messages_in += 1
+                self.stats.windows_in += k
+                shared.batcher.add(win, win.received, windows=k)
+            shared.cond.notify()  # one idle worker is enough; waking all would only contend
+            while not drop and len(shared.batcher) >= shared.limit and not self.should_exit:
+                shared.cond.wait(0.1)
+
+    def _count_drop(self, topic: bytes, windows: int) -> None:
+        stream = topic.decode()
+        if stream in self.stats.dropped or len(self.stats.dropped) < MAX_TRACKED_STREAMS:
+            self.stats.dropped[stream] += windows
+        else:
+            self.stats.dropped["(other streams)"] += windows
+
     def _accept(self, frames: list[bytes]) -> tuple[protocol.Window | None, list[bytes] | None]:
         """Decode one message: (window, None), or (None, error frames) for a bad one."""
-        cfg, runner = self.config, self.runner
+        cfg, runner = self.config, self.shared.runner if self.shared else self.runner
         assert runner is not None
+        self.stats.received += 1
         try:
             win = protocol.decode_window(frames, runner.window, cfg.max_windows_per_message, cfg.max_extra_bytes)
         except protocol.ProtocolError as exc:
             self.stats.errors[exc.code] += 1
             return None, protocol.encode_error(exc.code, exc.detail, exc.topic, exc.seq)
         win.received = time.perf_counter()
-        self.stats.messages_in += 1
-        self.stats.windows_in += len(win.samples)
+        self._check_seq(win.topic, win.seq)
         return win, None
+
+    def _check_seq(self, topic: bytes, seq: int) -> None:
+        """Count and log windows missing between a stream's seqs (lost before they reached the daemon)."""
+        last = self._last_seq.get(topic)
+        if last is None and len(self._last_seq) >= MAX_TRACKED_STREAMS:
+            self._last_seq.clear()  # bounded memory against a flood of stream ids
+        self._last_seq[topic] = seq
+        if last is None or seq <= last:  # first sight, or the sender restarted its counter
+            return
+        missing = seq - last - 1
+        if missing:
+            self.stats.seq_gaps[topic.decode()] += missing
+            if self._gap_logs < 10:  # at most 10 lines per summary interval
+                self._gap_logs += 1
+                log.warning("stream %s: %d window(s) missing between seq %d and %d", topic.decode(), missing, last,
+                            seq)
+
+    def _control(self, sock: zmq.Socket) -> None:
+        """One control request: a msgpack map {"cmd": "reload", "model": path?} or {"cmd": "stats"}."""
+        try:
+            req = msgpack.unpackb(sock.recv(), raw=False)
+            cmd = req.get("cmd") if isinstance(req, dict) else None
+            if cmd == "reload":
+                model = req.get("model")
+                reply = self.reload(model if isinstance(model, str) else None, wait=True)
+            elif cmd == "stats":
+                reply = {"ok": True, **self.counters()}
+            else:
+                reply = {"ok": False, "detail": f"unknown command {cmd!r}; expected 'reload' or 'stats'"}
+        except Exception as exc:
+            reply = {"ok": False, "detail": f"bad request: {exc}"}
+        sock.send(msgpack.packb(reply))
+
+    def counters(self) -> dict[str, Any]:
+        s = self.stats
+        runner = self.shared.runner if self.shared else self.runner
+        return {"model": runner.model_id if runner else None, "received": s.received,
+                "messages_in": s.messages_in, "messages_out": s.messages_out, "windows_in": s.windows_in,
+                "windows_out": s.windows_out, "errors": dict(s.errors), "dropped": sum(s.dropped.values()),
+                "seq_gaps": sum(s.seq_gaps.values()), "reloads": dict(s.reloads),
+                "queue": len(self.shared.batcher) if self.shared else 0}
+

@@ -7,12 +7,19 @@ from collections import Counter
 
 import numpy as np
 
+LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+
 
 class Stats:
     def __init__(self) -> None:
+        self.received = 0  # every message read from the input socket, good or bad (I/O thread)
         self.messages_in = 0  # accepted input messages (I/O thread)
         self.windows_in = 0  # accepted windows (I/O thread)
         self.errors: Counter[str] = Counter()  # rejected messages by code (I/O thread; 'internal': sender)
+        self.dropped: Counter[str] = Counter()  # windows dropped under overload, by stream (I/O thread)
+        self.seq_gaps: Counter[str] = Counter()  # windows missing between seqs, by stream (I/O thread)
+        self.reloads: Counter[str] = Counter()  # model reloads: ok / refused
         self.messages_out = 0  # answered messages (sender thread)
         self.windows_out = 0
         self.batches = 0
@@ -21,10 +28,18 @@ class Stats:
         self.model_windows = 0
         self._lock = threading.Lock()
         self._latencies_s: list[float] = []
+        # Cumulative histograms for /metrics (counts per bucket, the last one is +Inf).
+        self.latency_hist = np.zeros(len(LATENCY_BUCKETS_S) + 1, np.int64)
+        self.latency_sum_s = 0.0
+        self.batch_hist = np.zeros(len(BATCH_BUCKETS) + 1, np.int64)
 
-    def record_latency(self, values: list[float]) -> None:
+    def record_batch(self, windows: int, latencies_s: list[float]) -> None:
+        """One answered batch (sender thread)."""
         with self._lock:
-            self._latencies_s.extend(values)
+            self._latencies_s.extend(latencies_s)
+            np.add.at(self.latency_hist, np.searchsorted(LATENCY_BUCKETS_S, latencies_s), 1)
+            self.latency_sum_s += sum(latencies_s)
+            self.batch_hist[np.searchsorted(BATCH_BUCKETS, windows)] += 1
 
     def take_latencies(self) -> np.ndarray:
         with self._lock:
@@ -40,6 +55,9 @@ class Stats:
         lat_s = (f"latency ms p50 {np.percentile(lat, 50):.2f} p99 {np.percentile(lat, 99):.2f} "
                  f"max {lat.max():.2f}") if lat.size else "latency -"
         model_us = self.model_s / self.model_windows * 1e6 if self.model_windows else 0.0
+        drops = sum(self.dropped.values())
+        gaps = sum(self.seq_gaps.values())
         return (f"windows in {self.windows_in} out {self.windows_out}, messages in {self.messages_in} "
-                f"out {self.messages_out}, errors {errs}{by_code}, batches {self.batches} "
+                f"out {self.messages_out}, errors {errs}{by_code}, dropped {drops}, seq gaps {gaps}, "
+                f"batches {self.batches} "
                 f"(mean {mean_batch:.1f} windows, model {model_us:.0f} us/window), {lat_s}, queue {queue_depth}")

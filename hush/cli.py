@@ -74,8 +74,10 @@ def run_serve(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.daemon.server import Server
 
     sc = hconfig.override(cfg.serve, flags(args, "model", "input", "output", "input_mode", "output_mode",
-                                           "max_batch", "max_wait_ms", "xla", "workers", "intra_op_threads",
-                                           "inter_op_threads"))
+                                           "input_type", "max_batch", "max_wait_ms", "xla", "workers",
+                                           "intra_op_threads", "inter_op_threads", "metrics_port", "control",
+                                           "log_format"))
+    setup_logging(args.quiet, sc.log_format)
     return Server(sc).run()
 
 
@@ -88,6 +90,10 @@ def _serve(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", help="output endpoint (PUB; subscribers connect to it)")
     p.add_argument("--input-mode", choices=("bind", "connect"))
     p.add_argument("--output-mode", choices=("bind", "connect"))
+    p.add_argument("--input-type", choices=("sub", "pull"), help="pull: lossless input from PUSH senders")
+    p.add_argument("--metrics-port", type=int, help="serve Prometheus /metrics on 127.0.0.1 at this port")
+    p.add_argument("--control", help="bind a control endpoint (REP) for `hush ctl`")
+    p.add_argument("--log-format", choices=("text", "json"))
     p.add_argument("--max-batch", type=int, help="windows per model call at most")
     p.add_argument("--max-wait-ms", type=float, help="longest a window waits for a batch to fill")
     p.add_argument("--xla", choices=("auto", "on", "off"), help="XLA-compile the model (auto: time both)")
@@ -103,7 +109,9 @@ def run_publish(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.samples import iter_text, load_samples
 
     pc = hconfig.override(cfg.publish, flags(args, "endpoint", "stream", "hop", "rate", "form", "column"))
-    with Publisher(pc.endpoint, pc.stream, args.window, pc.form, rate=pc.rate, bind=args.bind) as pub:
+    curve = (args.curve_key, args.curve_server_key) if args.curve_key else None
+    with Publisher(pc.endpoint, pc.stream, args.window, pc.form, rate=pc.rate, bind=args.bind, push=args.push,
+                   curve=curve) as pub:
         pub.wait_connected(pc.connect_timeout_s)
         if args.file in (None, "-"):
             source: Any = iter_text(sys.stdin, pc.column, "stdin")
@@ -130,6 +138,8 @@ def _publish(p: argparse.ArgumentParser) -> None:
     p.add_argument("--column", help="CSV column: a 0-based index or a header name")
     p.add_argument("--speed", type=float, default=0.0,
                    help="with --rate: pace windows at this multiple of real time (default 0: no pacing)")
+    p.add_argument("--push", action="store_true", help="PUSH instead of PUB, for a daemon with --input-type pull")
+    curve_flags(p)
 
 
 # --- subscribe ---------------------------------------------------------------------------------------------
@@ -140,7 +150,8 @@ def run_subscribe(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
     sc = hconfig.override(cfg.subscribe, flags(args, "endpoint", "prefix"))
     count = errors = 0
-    with Subscriber(sc.endpoint, sc.prefix) as sub:
+    curve = (args.curve_key, args.curve_server_key) if args.curve_key else None
+    with Subscriber(sc.endpoint, sc.prefix, curve=curve) as sub:
         hello = sub.wait_ready(args.connect_timeout)
         print(f"subscribed to {sc.prefix or 'every stream'!r} at {sc.endpoint}: model {hello.get('model')}",
               file=sys.stderr)
@@ -180,6 +191,7 @@ def _subscribe(p: argparse.ArgumentParser) -> None:
     p.add_argument("--count", type=int, default=0, help="stop after this many windows")
     p.add_argument("--idle-timeout", type=float, default=0.0, help="stop after this many seconds of silence")
     p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the daemon")
+    curve_flags(p)
 
 
 # --- record / replay ---------------------------------------------------------------------------------------
@@ -189,10 +201,13 @@ def run_record(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
     rc = hconfig.override(cfg.record, flags(args, "endpoint", "prefix"))
     end = time.monotonic() + args.duration if args.duration else None
-    print(f"recording {rc.endpoint} ({'bound' if args.bind else 'connected'}) into {args.out}; Ctrl-C stops",
-          file=sys.stderr)
+
+    def ready(hello: dict[str, object] | None) -> None:
+        how = "bound" if args.bind else (f"model {hello.get('model')}" if hello else "no !ready from a daemon yet")
+        print(f"recording {rc.endpoint} ({how}) into {args.out}; Ctrl-C stops", file=sys.stderr, flush=True)
+
     try:
-        n = record(rc.endpoint, args.out, rc.prefix, args.bind, max_messages=args.count,
+        n = record(rc.endpoint, args.out, rc.prefix, args.bind, max_messages=args.count, on_ready=ready,
                    should_stop=lambda: end is not None and time.monotonic() >= end)
     except KeyboardInterrupt:
         n = -1
@@ -312,6 +327,65 @@ def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="model file (default: the shipped models/default.keras)")
 
 
+# --- keys / ctl --------------------------------------------------------------------------------------------
+
+def curve_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--curve-key", metavar="FILE", help="your CURVE secret key file (NAME.key_secret)")
+    p.add_argument("--curve-server-key", metavar="FILE", help="the daemon's CURVE public key file (NAME.key)")
+
+
+def run_keys(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.security import make_keys
+
+    for name in args.names:
+        public, secret = make_keys(args.dir, name)
+        print(f"{name}: public {public} (share it), secret {secret} (keep it)")
+    return 0
+
+
+@command("keys", "make CURVE key pairs for the daemon and its clients",
+         "hush keys keys/ server pump-3 dashboard\n  cp keys/pump-3.key allowed/   # let pump-3 in")
+@handles(run_keys)
+def _keys(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="directory for the key files")
+    p.add_argument("names", nargs="+", help="one key pair per name")
+
+
+def run_ctl(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    import json
+
+    import msgpack
+    import zmq
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(args.endpoint or cfg.serve.control or "tcp://127.0.0.1:5557")
+    req: dict[str, Any] = {"cmd": args.cmd}
+    if args.model:
+        req["model"] = args.model
+    sock.send(msgpack.packb(req))
+    if not sock.poll(int(args.timeout * 1000)):
+        sock.close()
+        ctx.term()
+        raise TimeoutError(f"no answer from the daemon's control endpoint within {args.timeout:g} s")
+    reply = msgpack.unpackb(sock.recv(), raw=False)
+    sock.close()
+    ctx.term()
+    print(json.dumps(reply, indent=2))
+    return 0 if reply.get("ok") else 1
+
+
+@command("ctl", "send a control command to a running daemon: reload its model, or read its counters",
+         "hush ctl reload --model models/new.keras\n  hush ctl stats --endpoint tcp://127.0.0.1:5557")
+@handles(run_ctl)
+def _ctl(p: argparse.ArgumentParser) -> None:
+    p.add_argument("cmd", choices=("reload", "stats"))
+    p.add_argument("--model", help="reload: the model file (default: the one the daemon was started with)")
+    p.add_argument("--endpoint", help="the daemon's control endpoint (default: [serve] control)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
+
+
 # --- main --------------------------------------------------------------------------------------------------
 
 def parser() -> argparse.ArgumentParser:
@@ -327,10 +401,31 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        out = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name,
+               "msg": record.getMessage()}
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out)
+
+
+def setup_logging(quiet: bool, fmt: str = "text") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    setup_logging(args.quiet)
     from hush.clients.publisher import NotConnected
     from hush.clients.recording import RecordingError
     from hush.daemon.server import ServeError

@@ -34,6 +34,8 @@ class ServeConfig:
     model: str = _f("", "model file; empty means the shipped models/default.keras")
     input: str = _f("tcp://127.0.0.1:5555", "where sensors send windows (SUB socket)")
     input_mode: str = _f("bind", "bind the input socket, or connect it to a proxy", choices=("bind", "connect"))
+    input_type: str = _f("sub", "sub: sensors PUB, overload drops the newest windows (each gets an 'overloaded' "
+                         "error); pull: sensors PUSH, overload holds them back (lossless)", choices=("sub", "pull"))
     output: str = _f("tcp://127.0.0.1:5556", "where denoised windows and errors go (PUB socket)")
     output_mode: str = _f("bind", "bind the output socket, or connect it", choices=("bind", "connect"))
     max_batch: int = _f(64, "windows per model call at most", min=1, max=4096)
@@ -46,6 +48,13 @@ class ServeConfig:
     hwm: int = _f(100_000, "ZeroMQ high-water mark, in messages, on both sockets", min=1)
     linger_ms: int = _f(2000, "on exit, how long unsent output may hold the process", min=0)
     stats_interval_s: float = _f(10.0, "seconds between summary log lines; 0 turns them off", min=0.0)
+    log_format: str = _f("text", "log lines as text, or one JSON object per line", choices=("text", "json"))
+    metrics_port: int = _f(0, "serve Prometheus /metrics on 127.0.0.1 at this port; 0 turns it off", min=0,
+                           max=65535)
+    control: str = _f("", "a REP endpoint for control commands (reload, stats), e.g. tcp://127.0.0.1:5557; "
+                      "empty: none")
+    curve_secret_key: str = _f("", "the daemon's CURVE secret key file (from `hush keys`); empty: no encryption")
+    curve_clients_dir: str = _f("", "with curve_secret_key: a directory of allowed client public keys (*.key)")
     xla: str = _f("auto", "XLA-compile the model: on, off, or auto (time both per batch size at start)",
                   choices=("auto", "on", "off"))
     workers: int = _f(0, "model threads, each on its own batch; 0 means one per core", min=0, max=64)
@@ -218,6 +227,9 @@ def build_section(cls: type, values: dict[str, Any], where: str, base: Any = Non
 
 def _check_section(obj: Any, where: str) -> None:
     """Rules that tie two keys of one section together."""
+    if isinstance(obj, ServeConfig) and bool(obj.curve_secret_key) != bool(obj.curve_clients_dir):
+        raise ConfigError(f"{where}: curve_secret_key and curve_clients_dir go together; got "
+                          f"{obj.curve_secret_key!r} and {obj.curve_clients_dir!r}")
     if isinstance(obj, TrainConfig) and "seed" in obj.noise and len(obj.noise) > 1:
         raise ConfigError(f"{where}: noise ['seed'] is the tutorial's absolute noise and combines with nothing, "
                           f"got {obj.noise!r}")

@@ -41,6 +41,7 @@ ERROR_CODES = {
     "not_finite": "samples must not hold NaN or infinity",
     "bad_field": "t and rate must be numbers (rate > 0)",
     "too_large": "the pass-through keys are larger than the daemon allows",
+    "overloaded": "the daemon was over capacity and dropped this message (SUB input only)",
     "internal": "the daemon failed to denoise this window",
 }
 

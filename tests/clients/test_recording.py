@@ -87,3 +87,23 @@ def test_windows_of_stream_and_array_agree() -> None:
         a = [(i, w.tolist()) for i, w in windows_of(x, 150, hop)]
         b = [(i, w.tolist()) for i, w in windows_of(iter(x.tolist()), 150, hop)]
         assert a == b and a[1][0] == hop and a[1][1][0] == hop
+
+
+def test_record_and_replay_commands(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`hush record` the daemon's output while `hush replay` sends a .npy signal into it."""
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "sig.npy", np.cos(np.linspace(0, 50, 150 * 5)))
+    rec = subprocess.Popen([sys.executable, "-m", "hush.cli", "record", str(tmp_path / "out.hushrec"),
+                            "--endpoint", server.output_endpoint, "--prefix", "cli-replay", "--count", "5"],
+                           stderr=subprocess.PIPE, text=True)
+    assert rec.stderr is not None and "recording" in rec.stderr.readline()  # after the daemon's !ready
+    rep = subprocess.run([sys.executable, "-m", "hush.cli", "replay", str(tmp_path / "sig.npy"), "--endpoint",
+                          server.input_endpoint, "--stream", "cli-replay", "--rate", "1000", "--speed", "0"],
+                         capture_output=True, text=True, timeout=120)
+    assert rep.returncode == 0 and "replayed 5 messages" in rep.stderr, rep.stderr
+    assert rec.wait(60) == 0
+    _, records = read_recording(tmp_path / "out.hushrec")
+    got = list(records)
+    assert [r.topic for r in got] == [b"cli-replay"] * 5

@@ -1,0 +1,243 @@
+"""Running Hush for months (issue 5): overload, lossless input, sequence gaps, reload, metrics, CURVE,
+kill -9 and restart, scale-out. Real sockets on loopback throughout."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import numpy as np
+import pytest
+import zmq
+
+from hush.clients.publisher import Publisher
+from hush.clients.security import make_keys
+from hush.clients.subscriber import Subscriber
+from hush.config import ServeConfig
+from hush.daemon.server import Server
+from tests.conftest import free_port
+
+
+class SlowRunner:
+    """A fake model that takes 20 ms a batch: makes overload certain, to test the drop rule."""
+
+    window, scaling, model_id, max_batch = 150, "standardize", "slow", 2
+
+    def denoise(self, x: np.ndarray) -> np.ndarray:
+        time.sleep(0.02)
+        return x
+
+
+@contextmanager
+def running(runner: Any, **cfg: Any) -> Iterator[Server]:
+    base = dict(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0.0, max_batch=2,
+                queue_batches=2)
+    srv = Server(ServeConfig(**{**base, **cfg}), runner=runner)
+    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
+    th.start()
+    assert srv.ready.wait(30)
+    try:
+        yield srv
+    finally:
+        srv.should_exit = True
+        th.join(30)
+        assert not th.is_alive()
+
+
+def collect(sub: Subscriber, n: int, timeout_s: float = 30.0) -> list[Any]:
+    got = []
+    while len(got) < n and (msg := sub.recv(timeout_s)) is not None:
+        got.append(msg)
+    return got
+
+
+def test_overload_drops_the_newest_and_the_counters_reconcile() -> None:
+    with running(SlowRunner()) as srv, Subscriber(srv.output_endpoint) as sub, \
+            Publisher(srv.input_endpoint, "flood") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        for _ in range(300):
+            pub.send(np.ones(150))
+        got = collect(sub, 300)
+        stats = srv.counters()
+    answered = sorted(m.seq for m in got if not m.is_error)
+    dropped = sorted(m.seq for m in got if m.is_error)
+    assert all(m.body["error"] == "overloaded" for m in got if m.is_error)
+    assert answered and dropped and sorted(answered + dropped) == list(range(300))  # one answer each
+    assert stats["received"] == 300 == stats["messages_out"] + sum(stats["errors"].values())
+    assert stats["dropped"] == len(dropped) and stats["errors"] == {"overloaded": len(dropped)}
+
+
+def test_pull_input_holds_senders_back_and_loses_nothing() -> None:
+    with running(SlowRunner(), input_type="pull") as srv, Subscriber(srv.output_endpoint) as sub, \
+            Publisher(srv.input_endpoint, "batch-job", push=True) as pub:
+        sub.wait_ready()
+        for _ in range(120):
+            pub.send(np.ones(150))
+        got = collect(sub, 120)
+    assert sorted(m.seq for m in got) == list(range(120)) and not any(m.is_error for m in got)
+
+
+def test_sequence_gaps_are_counted(tiny_runner) -> None:  # type: ignore[no-untyped-def]
+    with running(tiny_runner) as srv, Subscriber(srv.output_endpoint) as sub, \
+            Publisher(srv.input_endpoint, "gappy") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        for seq in (0, 1, 5, 6, 9):
+            pub.seq = seq
+            pub.send(np.ones(150))
+        collect(sub, 5)
+    assert srv.stats.seq_gaps == {"gappy": 5}  # 2, 3, 4 and 7, 8
+
+
+def _with_id(src: Path, dst: Path, new_id: str) -> Path:
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            data = zin.read(item)
+            if item == "hush.json":
+                data = json.dumps({**json.loads(data), "id": new_id}).encode()
+            zout.writestr(item, data)
+    return dst
+
+
+def test_reload_by_control_command_and_sighup(tiny_model: Path, tiny_runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    second = _with_id(tiny_model, tmp_path / "second.keras", "second-model")
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a model")
+    port = free_port()
+    with running(tiny_runner, control=f"tcp://127.0.0.1:{port}", model=str(second)) as srv, \
+            Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "r") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        ctx = zmq.Context.instance()
+        req = ctx.socket(zmq.REQ)
+        req.connect(srv.control_endpoint)
+
+        def ctl(**cmd: Any) -> dict[str, Any]:
+            req.send(msgpack.packb(cmd))
+            assert req.poll(60_000)
+            return dict(msgpack.unpackb(req.recv()))
+
+        pub.send(np.ones(150))
+        assert collect(sub, 1)[0].body["model"] == tiny_runner.model_id
+        bad = ctl(cmd="reload", model=str(junk))
+        assert not bad["ok"] and "not a .keras archive" in bad["detail"]
+        pub.send(np.ones(150))
+        assert collect(sub, 1)[0].body["model"] == tiny_runner.model_id  # the old model kept serving
+        srv.handle_signal(signal.SIGHUP, None)  # reloads the configured model: second.keras
+        deadline = time.monotonic() + 60
+        while srv.stats.reloads["ok"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pub.send(np.ones(150))
+        assert collect(sub, 1)[0].body["model"] == "second-model"
+        stats = ctl(cmd="stats")
+        assert stats["ok"] and stats["reloads"] == {"refused": 1, "ok": 1} and stats["model"] == "second-model"
+        assert not ctl(cmd="explode")["ok"]
+        req.close(linger=0)
+
+
+def test_metrics_endpoint(tiny_runner) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    with running(tiny_runner, metrics_port=port) as srv, Subscriber(srv.output_endpoint) as sub, \
+            Publisher(srv.input_endpoint, "m") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        for _ in range(3):
+            pub.send(np.ones(150))
+        pub.sock.send_multipart([b"m", b"\xc1"])
+        collect(sub, 4)
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    assert "hush_windows_in_total 3.0" in text and "hush_windows_out_total 3.0" in text
+    assert 'hush_errors_total{code="bad_msgpack"} 1.0' in text and "hush_ready 1.0" in text
+    assert f'hush_model_info{{id="{tiny_runner.model_id}",window="150"}} 1.0' in text
+    assert 'hush_latency_seconds_bucket{le="+Inf"} 3.0' in text and "hush_batch_windows_count" in text
+
+
+def test_curve_lets_in_only_known_keys(tiny_runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, server_secret = make_keys(tmp_path / "server", "server")
+    sensor_public, sensor_secret = make_keys(tmp_path / "clients", "sensor")
+    _, intruder_secret = make_keys(tmp_path / "intruders", "intruder")
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    sensor_public.rename(allowed / sensor_public.name)
+    server_public = str(tmp_path / "server" / "server.key")
+    good = (str(sensor_secret), server_public)
+    evil = (str(intruder_secret), server_public)
+    with running(tiny_runner, curve_secret_key=str(server_secret), curve_clients_dir=str(allowed)) as srv:
+        with Subscriber(srv.output_endpoint, curve=good) as sub, \
+                Publisher(srv.input_endpoint, "secure", curve=good) as pub, \
+                Publisher(srv.input_endpoint, "intruder", curve=evil) as bad_pub:
+            sub.wait_ready()
+            pub.wait_connected()
+            with pytest.raises(TimeoutError):
+                bad_pub.wait_connected(1.0)  # the handshake is refused: no subscription ever arrives
+            bad_pub.sock.send_multipart([b"intruder", msgpack.packb({"seq": 0, "samples": [0.0] * 150})])
+            pub.send(np.ones(150))
+            got = collect(sub, 2, timeout_s=3.0)
+        assert [m.topic for m in got] == ["secure"]
+        with Subscriber(srv.output_endpoint, curve=evil) as spy, pytest.raises(TimeoutError):
+            spy.wait_ready(1.0)
+    assert srv.stats.received == 1
+
+
+def test_kill_9_and_restart_on_the_same_endpoints(tiny_model: Path, tmp_path: Path) -> None:
+    inp, out = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    cmd = [sys.executable, "-m", "hush.cli", "serve", "--model", str(tiny_model), "--input", inp, "--output", out]
+    log = open(tmp_path / "serve.log", "w")
+    first = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with Subscriber(out) as sub, Publisher(inp, "k9") as pub:
+            sub.wait_ready(120)
+            pub.wait_connected(60)
+            pub.send(np.ones(150))
+            assert [m.seq for m in collect(sub, 1)] == [0]
+            first.kill()  # SIGKILL: no goodbye
+            first.wait(30)
+            second = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                sub.wait_ready(120)  # the same sockets, reconnected by ZeroMQ, hear the new daemon's hello
+                pub.wait_connected(60)  # and the new daemon's subscription
+                pub.send(np.ones(150))
+                assert [m.seq for m in collect(sub, 1)] == [1]
+            finally:
+                second.send_signal(signal.SIGTERM)
+                assert second.wait(60) == 0
+    finally:
+        first.kill()
+        log.close()
+
+
+def test_two_daemons_share_one_input(tiny_runner) -> None:  # type: ignore[no-untyped-def]
+    """Scale-out on ZeroMQ itself: a PUSH socket fans windows out to two daemons' PULL inputs."""
+    from zmq.utils.monitor import recv_monitor_message
+
+    port = free_port()
+    with Publisher(f"tcp://127.0.0.1:{port}", "fan", push=True, bind=True) as pub:
+        monitor = pub.sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        with running(tiny_runner, input=f"tcp://127.0.0.1:{port}", input_mode="connect", input_type="pull") as a, \
+                running(tiny_runner, input=f"tcp://127.0.0.1:{port}", input_mode="connect", input_type="pull") as b, \
+                Subscriber(a.output_endpoint) as sub:
+            sub.sock.connect(b.output_endpoint)
+            sub.wait_ready()
+            sub.wait_ready()  # one hello from each daemon
+            for _ in range(2):  # both daemons' PULL sockets are connected, so PUSH spreads over both
+                assert monitor.poll(30_000)
+                recv_monitor_message(monitor)
+            for _ in range(400):
+                pub.send(np.ones(150))
+            got = collect(sub, 400)
+        pub.sock.disable_monitor()
+        monitor.close(linger=0)
+    assert sorted(m.seq for m in got) == list(range(400))  # complete, no duplicates
+    assert a.stats.windows_in > 0 and b.stats.windows_in > 0 and a.stats.windows_in + b.stats.windows_in == 400
