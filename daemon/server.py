@@ -219,12 +219,14 @@ class Server:
                 self._control(control)
             if insock in events:
                 # Drain what has arrived (bounded), decoding outside the lock, then hand it over at once.
+                # Full (SUB input): drop without decoding the samples, which would take the model's CPU.
+                full = cfg.input_type == "sub" and len(shared.batcher) >= shared.limit
                 for _ in range(cfg.max_batch):
                     try:
                         frames = insock.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again:
                         break
-                    accepted.append(self._accept(frames))
+                    accepted.append(self._drop(frames) if full else self._accept(frames))
                 self._hand_over(shared, accepted)
                 accepted.clear()
             if self._reload_requested:
@@ -278,6 +280,16 @@ class Server:
             shared.cond.notify()  # one idle worker is enough; waking all would only contend
             while not drop and len(shared.batcher) >= shared.limit and not self.should_exit:
                 shared.cond.wait(0.1)
+
+    def _drop(self, frames: list[bytes]) -> tuple[None, list[bytes]]:
+        """Answer a message read while the queue is full with `overloaded` (its windows are not counted:
+        the samples were never read, so it counts as one)."""
+        self.stats.received += 1
+        topic, seq = protocol.peek(frames)
+        self.stats.errors["overloaded"] += 1
+        self._count_drop(topic or b"(unreadable)", 1)
+        return None, protocol.encode_error("overloaded", "the daemon is over capacity; this message was dropped",
+                                           topic, seq)
 
     def _count_drop(self, topic: bytes, windows: int) -> None:
         stream = topic.decode()

@@ -288,6 +288,12 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.bench import bench
     from hush.daemon.server import resolve_workers
 
+    if args.overload:
+        from hush.overload import overload
+
+        overload(args.overload, args.out_dir, args.model)
+        return 0
+
     workers = resolve_workers(cfg.serve.workers if args.workers is None else args.workers)
     bench(args.out_dir, args.model, args.max_batch or cfg.serve.max_batch,
           cfg.serve.max_wait_ms if args.max_wait_ms is None else args.max_wait_ms, args.seconds, args.quick,
@@ -297,7 +303,7 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
 
 @command("bench", "measure the model, the daemon and the whole path on this machine; print ratios",
-         "hush bench --out-dir bench-out\n  hush bench --quick --max-batch 128")
+         "hush bench --out-dir bench-out\n  hush bench --quick --max-batch 128\n  hush bench --overload 60")
 @handles(run_bench)
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-dir", default="bench-out", help="where bench.json and latency.png go")
@@ -309,6 +315,8 @@ def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--xla", choices=("auto", "on", "off"), help="the daemon's xla (default: config)")
     p.add_argument("--intra-op-threads", type=int, help="the daemon's intra_op_threads (default: config)")
     p.add_argument("--workers", type=int, help="the daemon's model workers (default: config)")
+    p.add_argument("--overload", type=float, metavar="SECONDS",
+                   help="instead: 3x capacity for SECONDS, then a light load; memory, drops, latency, recovery")
 
 
 # --- demo --------------------------------------------------------------------------------------------------

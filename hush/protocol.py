@@ -144,6 +144,19 @@ def decode_window(
     return Window(topic, seq, values.reshape(-1, window), form, meta)
 
 
+def peek(frames: list[bytes]) -> tuple[bytes | None, int | None]:
+    """The stream id and seq of a message, as far as they can be read, without checking the samples:
+    what a daemon needs to answer a message it will not process (an overload drop)."""
+    topic = frames[0] if frames and TOPIC_RE.fullmatch(frames[0]) else None
+    if topic is None or len(frames) != 2:
+        return topic, None
+    try:
+        obj = msgpack.unpackb(frames[1], raw=False, strict_map_key=True)
+    except Exception:
+        return topic, None
+    return topic, _seq(obj) if isinstance(obj, dict) else None
+
+
 def encode_samples(samples: np.ndarray, form: str) -> dict[str, Any]:
     """The `samples` (and `dtype`) entries for `samples` sent in `form`."""
     flat = np.asarray(samples).reshape(-1)

@@ -52,3 +52,23 @@ def test_publish_without_a_daemon_times_out_clearly(capsys: pytest.CaptureFixtur
 
     assert main(["publish", "--config", str(cfg), "--endpoint", f"tcp://127.0.0.1:{free_port()}"]) == 1
     assert "no Hush daemon subscribed at tcp://127.0.0.1:" in capsys.readouterr().err
+
+
+def test_json_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import logging
+
+    from hush.cli import setup_logging
+
+    setup_logging(False, "json")
+    logging.getLogger("hush.serve").info("serving model %s", "m-1")
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert json.loads(line)["msg"] == "serving model m-1" and json.loads(line)["level"] == "INFO"
+    setup_logging(False, "text")
+
+
+def test_keys_command(tmp_path: Path) -> None:
+    assert main(["keys", str(tmp_path), "server", "pump-3"]) == 0
+    assert {p.name for p in tmp_path.iterdir()} == {"server.key", "server.key_secret", "pump-3.key",
+                                                   "pump-3.key_secret"}
+    assert oct((tmp_path / "pump-3.key_secret").stat().st_mode & 0o777) == "0o600"

@@ -124,3 +124,31 @@ def test_same_seed_same_model(tmp_path: Path) -> None:
                        check=True, capture_output=True, timeout=300)
         ids.append(modelfile.read_meta(out)["id"].split("-")[-1])
     assert ids[0] == ids[1]  # the id ends with the weights' hash
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    """Kill `hush train` after its first epoch; the same command again goes on from epoch 2."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-u", "-m", "hush.cli", "train", "--config", str(Path(__file__).parent / "small.toml"),
+           "--n-windows", "12000", "--epochs", "3", "--out", str(tmp_path / "r.keras"), "--checkpoint-dir",
+           str(tmp_path / "ckpt")]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert first.stdout is not None
+    for line in first.stdout:
+        if line.startswith("epoch 1:"):
+            break
+    import time
+
+    deadline = time.monotonic() + 120
+    while not any((tmp_path / "ckpt").rglob("*.h5")) and time.monotonic() < deadline:
+        time.sleep(0.01)  # Keras writes the backup just after the epoch line
+    first.kill()
+    first.wait(30)
+    assert not (tmp_path / "r.keras").exists()
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    epochs = [line.split(":")[0] for line in second.stdout.splitlines() if line.startswith("epoch ")]
+    assert epochs[0] != "epoch 1" and epochs[-1] == "epoch 3", epochs
+    assert modelfile.read_meta(tmp_path / "r.keras")["window"] == 150
