@@ -11,7 +11,7 @@ import pytest
 
 from hush.config import ServeConfig, TrainConfig
 
-TINY = dict(n_windows=2400, epochs=2, filters=8, kernel_size=5, dilations=[1, 2], batch_size=64,
+TINY = dict(n_windows=4000, epochs=3, filters=8, kernel_size=5, dilations=[1, 2], batch_size=64,
             report_examples=2, patience=0)
 
 

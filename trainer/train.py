@@ -115,6 +115,28 @@ class Progress:
         self.callback = _CB()
 
 
+def safe_backup(keras: Any, directory: str, say: Say) -> Any:
+    """Keras's BackupAndRestore, keeping the previous epoch's state too (a run killed while saving falls
+    back to it), and starting over, with a warning, when even that is unreadable. Model weights and the
+    epoch are restored; Adam's moments start afresh."""
+
+    class SafeBackup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
+        def on_train_begin(self, logs: Any = None) -> None:
+            try:
+                super().on_train_begin(logs)
+            except OSError as exc:
+                import shutil
+
+                say(f"checkpoint in {directory} unreadable ({exc}); starting over")
+                shutil.rmtree(directory, ignore_errors=True)
+                self.model._initial_epoch = 0
+            else:
+                if getattr(self.model, "_initial_epoch", 0):
+                    say(f"resuming from the checkpoint in {directory}: epoch {self.model._initial_epoch + 1}")
+
+    return SafeBackup(directory, double_checkpoint=True)
+
+
 def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = print) -> dict[str, Any]:
     """Run training as configured; write cfg.out and its report folder; return the model's metadata."""
     started = time.perf_counter()
@@ -144,7 +166,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     if cfg.patience and has_val:
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
     if cfg.checkpoint_dir:  # saved at every epoch's end; an interrupted run resumes there; removed when done
-        callbacks.append(keras.callbacks.BackupAndRestore(cfg.checkpoint_dir))
+        callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
     if cfg.tensorboard_dir:
         import importlib.util
 

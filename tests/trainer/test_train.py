@@ -18,7 +18,7 @@ from hush.trainer.noise import KINDS, add_noise
 def test_tiny_model_file_is_self_contained(tiny_model: Path) -> None:
     meta = modelfile.read_meta(tiny_model)
     assert meta["window"] == 150 and meta["scaling"] == "standardize" and meta["id"].startswith("tiny-")
-    assert meta["train_config"]["n_windows"] == 2400
+    assert meta["train_config"]["n_windows"] == 4000
     m = meta["metrics"]
     for key in ("rmse_in", "rmse_out", "snr_in_db", "snr_out_db", "snr_gain_db", "baselines"):
         assert key in m
@@ -142,13 +142,14 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     import time
 
     deadline = time.monotonic() + 120
-    while not any((tmp_path / "ckpt").rglob("*.h5")) and time.monotonic() < deadline:
-        time.sleep(0.01)  # Keras writes the backup just after the epoch line
+    while not any((tmp_path / "ckpt").rglob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.01)  # Keras writes the weights, then this, just after the epoch line
     first.kill()
     first.wait(30)
     assert not (tmp_path / "r.keras").exists()
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert second.returncode == 0, second.stderr[-2000:]
     epochs = [line.split(":")[0] for line in second.stdout.splitlines() if line.startswith("epoch ")]
+    assert "resuming from the checkpoint" in second.stdout
     assert epochs[0] != "epoch 1" and epochs[-1] == "epoch 3", epochs
     assert modelfile.read_meta(tmp_path / "r.keras")["window"] == 150
