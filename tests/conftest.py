@@ -44,7 +44,7 @@ def server(tiny_runner) -> Iterator:  # type: ignore[no-untyped-def]
     from hush.daemon.server import Server
 
     cfg = ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", max_batch=16, max_wait_ms=2.0,
-                      stats_interval_s=0.0, max_windows_per_message=8)
+                      stats_interval_s=0.0, max_windows_per_message=8, queue_batches=64)  # no overload drops
     srv = Server(cfg, runner=tiny_runner)
     result: dict[str, object] = {}
     th = threading.Thread(target=lambda: result.setdefault("code", srv.run(install_signals=False)), daemon=True)

@@ -41,8 +41,8 @@ class SlowRunner:
 
 @contextmanager
 def running(runner: Any, **cfg: Any) -> Iterator[Server]:
-    base = dict(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0.0, max_batch=2,
-                queue_batches=2)
+    base = dict(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0.0, max_batch=16,
+                queue_batches=16)
     srv = Server(ServeConfig(**{**base, **cfg}), runner=runner)
     th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
     th.start()
@@ -63,7 +63,7 @@ def collect(sub: Subscriber, n: int, timeout_s: float = 30.0) -> list[Any]:
 
 
 def test_overload_drops_the_newest_and_the_counters_reconcile() -> None:
-    with running(SlowRunner()) as srv, Subscriber(srv.output_endpoint) as sub, \
+    with running(SlowRunner(), max_batch=2, queue_batches=2) as srv, Subscriber(srv.output_endpoint) as sub, \
             Publisher(srv.input_endpoint, "flood") as pub:
         sub.wait_ready()
         pub.wait_connected()
@@ -80,8 +80,8 @@ def test_overload_drops_the_newest_and_the_counters_reconcile() -> None:
 
 
 def test_pull_input_holds_senders_back_and_loses_nothing() -> None:
-    with running(SlowRunner(), input_type="pull") as srv, Subscriber(srv.output_endpoint) as sub, \
-            Publisher(srv.input_endpoint, "batch-job", push=True) as pub:
+    with running(SlowRunner(), input_type="pull", max_batch=2, queue_batches=2) as srv, \
+            Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "batch-job", push=True) as pub:
         sub.wait_ready()
         for _ in range(120):
             pub.send(np.ones(150))
