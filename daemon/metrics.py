@@ -29,22 +29,10 @@ class StatsCollector:
         yield CounterMetricFamily("hush_messages_received", "Messages read from the input socket", s.received)
         yield CounterMetricFamily("hush_windows_in", "Windows accepted", s.windows_in)
         yield CounterMetricFamily("hush_windows_out", "Windows answered denoised", s.windows_out)
-        errors = CounterMetricFamily("hush_errors", "Messages answered with an error, by code", labels=["code"])
-        for code, n in sorted(s.errors.items()):
-            errors.add_metric([code], n)
-        yield errors
-        dropped = CounterMetricFamily("hush_windows_dropped", "Windows dropped under overload", labels=["stream"])
-        for stream, n in sorted(s.dropped.items()):
-            dropped.add_metric([stream], n)
-        yield dropped
-        gaps = CounterMetricFamily("hush_seq_gap_windows", "Windows missing between seqs", labels=["stream"])
-        for stream, n in sorted(s.seq_gaps.items()):
-            gaps.add_metric([stream], n)
-        yield gaps
-        reloads = CounterMetricFamily("hush_reloads", "Model reloads", labels=["result"])
-        for result, n in sorted(s.reloads.items()):
-            reloads.add_metric([result], n)
-        yield reloads
+        yield _labelled("hush_errors", "Messages answered with an error, by code", "code", s.errors)
+        yield _labelled("hush_windows_dropped", "Windows dropped under overload", "stream", s.dropped)
+        yield _labelled("hush_seq_gap_windows", "Windows missing between seqs", "stream", s.seq_gaps)
+        yield _labelled("hush_reloads", "Model reloads", "result", s.reloads)
         yield GaugeMetricFamily("hush_queue_windows", "Windows waiting for the model",
                                 len(srv.shared.batcher) if srv.shared else 0)
         yield GaugeMetricFamily("hush_ready", "1 when both sockets are up and the model is warm",
@@ -57,6 +45,13 @@ class StatsCollector:
                          s.latency_hist, s.latency_sum_s)
         yield _histogram("hush_batch_windows", "Windows per model call", BATCH_BUCKETS, s.batch_hist,
                          float(s.batch_windows))
+
+
+def _labelled(name: str, doc: str, label: str, counts: Any) -> Metric:
+    family = CounterMetricFamily(name, doc, labels=[label])
+    for key, n in sorted(counts.items()):
+        family.add_metric([key], n)
+    return family
 
 
 def _histogram(name: str, doc: str, bounds: tuple[float, ...], counts: Any, total: float) -> Metric:

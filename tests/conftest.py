@@ -5,7 +5,9 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,3 +57,22 @@ def server(tiny_runner) -> Iterator:  # type: ignore[no-untyped-def]
     th.join(30)
     assert not th.is_alive(), "daemon did not stop"
     assert result.get("code") == 0
+
+
+@contextmanager
+def running(runner: Any, **cfg: Any) -> Iterator[Any]:
+    """A daemon in this process on free loopback ports, serving `runner`, stopped cleanly after."""
+    from hush.daemon.server import Server
+
+    base = dict(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0.0, max_batch=16,
+                queue_batches=16)
+    srv = Server(ServeConfig(**{**base, **cfg}), runner=runner)
+    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
+    th.start()
+    assert srv.ready.wait(30)
+    try:
+        yield srv
+    finally:
+        srv.should_exit = True
+        th.join(30)
+        assert not th.is_alive()

@@ -7,12 +7,9 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +21,7 @@ import zmq
 from hush.clients.publisher import Publisher
 from hush.clients.security import make_keys
 from hush.clients.subscriber import Subscriber
-from hush.config import ServeConfig
-from hush.daemon.server import Server
-from tests.conftest import free_port
+from tests.conftest import free_port, running
 
 
 class SlowRunner:
@@ -37,22 +32,6 @@ class SlowRunner:
     def denoise(self, x: np.ndarray) -> np.ndarray:
         time.sleep(0.02)
         return x
-
-
-@contextmanager
-def running(runner: Any, **cfg: Any) -> Iterator[Server]:
-    base = dict(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0.0, max_batch=16,
-                queue_batches=16)
-    srv = Server(ServeConfig(**{**base, **cfg}), runner=runner)
-    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
-    th.start()
-    assert srv.ready.wait(30)
-    try:
-        yield srv
-    finally:
-        srv.should_exit = True
-        th.join(30)
-        assert not th.is_alive()
 
 
 def collect(sub: Subscriber, n: int, timeout_s: float = 30.0) -> list[Any]:

@@ -9,6 +9,7 @@ import zmq
 from hush import protocol
 from hush.clients.publisher import Publisher
 from hush.clients.subscriber import Subscriber
+from tests.conftest import running
 
 
 def collect(sub: Subscriber, n: int, timeout_s: float = 20.0) -> list[protocol.Message]:
@@ -97,24 +98,13 @@ class FailingRunner:
 
 
 def test_a_failing_model_answers_every_window_with_an_error() -> None:
-    import threading
-
-    from hush.config import ServeConfig
-    from hush.daemon.server import Server
-
-    srv = Server(ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0),
-                 runner=FailingRunner())  # type: ignore[arg-type]
-    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
-    th.start()
-    assert srv.ready.wait(10)
-    with Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "f") as pub:
+    with running(FailingRunner()) as srv, Subscriber(srv.output_endpoint) as sub, \
+            Publisher(srv.input_endpoint, "f") as pub:
         sub.wait_ready()
         pub.wait_connected()
         for _ in range(5):
             pub.send(np.zeros(150))
         got = collect(sub, 5)
-    srv.should_exit = True
-    th.join(10)
     assert sorted(m.body["seq"] for m in got) == [0, 1, 2, 3, 4]
     assert all(m.topic == "!error/f" and m.body["error"] == "internal" and "boom" in m.body["detail"]
                for m in got)
@@ -122,18 +112,10 @@ def test_a_failing_model_answers_every_window_with_an_error() -> None:
 
 def test_shutdown_publishes_everything_accepted(tiny_runner) -> None:  # type: ignore[no-untyped-def]
     """With a long max_wait, windows sit in the batcher; stopping must still answer them all."""
-    import threading
     import time
 
-    from hush.config import ServeConfig
-    from hush.daemon.server import Server
-
-    srv = Server(ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0,
-                             max_batch=1000, max_wait_ms=10_000), runner=tiny_runner)
-    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
-    th.start()
-    assert srv.ready.wait(10)
-    with Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "q") as pub:
+    with running(tiny_runner, max_batch=1000, max_wait_ms=10_000) as srv, Subscriber(srv.output_endpoint) as sub, \
+            Publisher(srv.input_endpoint, "q") as pub:
         sub.wait_ready()
         pub.wait_connected()
         for _ in range(20):
@@ -144,5 +126,4 @@ def test_shutdown_publishes_everything_accepted(tiny_runner) -> None:  # type: i
         assert srv.stats.windows_in == 20 and srv.stats.windows_out == 0
         srv.should_exit = True
         got = collect(sub, 20)
-    th.join(10)
-    assert not th.is_alive() and sorted(m.seq for m in got) == list(range(20))  # type: ignore[type-var]
+    assert sorted(m.seq for m in got) == list(range(20))  # type: ignore[type-var]
