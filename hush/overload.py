@@ -148,3 +148,66 @@ def overload(seconds: float = 60.0, out_dir: str | Path = "bench-out", model: st
     say(f"daemon memory (RSS): start {mem[0]:.0f} MB, max {max(mem):.0f} MB, end {mem[-1]:.0f} MB; exit code {code}")
     say(f"wrote {out / 'overload.json'}")
     return result
+
+
+def _pusher(endpoint: str, n: int, result: Any) -> None:
+    """Bind a PUSH socket and send n windows as fast as the daemons take them (lossless: PULL inputs)."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PUSH)
+    sock.setsockopt(zmq.SNDHWM, 1000)
+    sock.bind(endpoint)
+    samples = np.random.default_rng(1).standard_normal(150).astype("<f4").tobytes()
+    time.sleep(1.0)  # let every daemon's PULL connect, so PUSH spreads from the first message
+    t0 = time.perf_counter()
+    for i in range(n):
+        sock.send_multipart([b"scale/s", msgpack.packb({"seq": i, "samples": samples, "dtype": "<f4"})])
+    result.put(t0)
+    sock.close(linger=60_000)
+    ctx.term()
+
+
+def scale_out(daemons: int = 2, windows: int = 40_000, out_dir: str | Path = "bench-out", model: str | None = None,
+              say: Any = print) -> dict[str, Any]:
+    """Throughput of 1 daemon and of `daemons` daemons sharing one PUSH input, each daemon with one model
+    worker (one core's worth), all windows answered once."""
+    from hush.demo import free_port
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model_path = Path(model) if model else DEFAULT_MODEL
+    result: dict[str, Any] = {}
+    for count in sorted({1, daemons}):
+        push = f"tcp://127.0.0.1:{free_port()}"
+        outs = [f"tcp://127.0.0.1:{free_port()}" for _ in range(count)]
+        procs = [start_daemon(model_path, push, o, ["--input-type", "pull", "--input-mode", "connect",
+                                                     "--workers", "1", "--intra-op-threads", "1"],
+                              out / f"scale-{count}-{k}.log") for k, o in enumerate(outs)]
+        ctx = zmq.Context()
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.RCVHWM, 0)
+        sub.setsockopt(zmq.SUBSCRIBE, b"scale/")
+        for o in outs:
+            sub.connect(o)
+        q = mp.get_context("spawn").Queue()
+        gen = mp.get_context("spawn").Process(target=_pusher, args=(push, windows, q))
+        gen.start()
+        seen = np.zeros(windows, bool)
+        last = 0.0
+        while not seen.all() and sub.poll(20_000):
+            seen[msgpack.unpackb(sub.recv_multipart()[1])["seq"]] = True
+            last = time.perf_counter()
+        t0 = q.get(timeout=60)
+        gen.join(60)
+        sub.close(linger=0)
+        ctx.term()
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            p.wait(60)
+        rate = seen.sum() / (last - t0)
+        result[f"{count}_daemons"] = {"answered": int(seen.sum()), "windows_per_s": rate}
+        say(f"  {count} daemon(s), 1 model worker each: {seen.sum():,}/{windows:,} answered, {rate:,.0f} windows/s")
+    if daemons > 1:
+        result["ratio"] = result[f"{daemons}_daemons"]["windows_per_s"] / result["1_daemons"]["windows_per_s"]
+        say(f"  {daemons} daemons / 1 daemon: {result['ratio']:.2f}x on {mp.cpu_count()} cores")
+    (out / "scale-out.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
