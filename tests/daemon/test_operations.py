@@ -220,3 +220,38 @@ def test_two_daemons_share_one_input(tiny_runner) -> None:  # type: ignore[no-un
         monitor.close(linger=0)
     assert sorted(m.seq for m in got) == list(range(400))  # complete, no duplicates
     assert a.stats.windows_in > 0 and b.stats.windows_in > 0 and a.stats.windows_in + b.stats.windows_in == 400
+
+
+def test_sigterm_with_a_full_queue_publishes_everything_then_exits_0(tiny_model: Path, tmp_path: Path) -> None:
+    """A real process, a real SIGTERM, 40 windows held back by a 10 s batching wait."""
+    inp, out, ctl = (f"tcp://127.0.0.1:{free_port()}" for _ in range(3))
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "hush.cli", "serve", "--model", str(tiny_model), "--input", inp,
+                             "--output", out, "--max-batch", "1000", "--max-wait-ms", "10000", "--control", ctl],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with Subscriber(out) as sub, Publisher(inp, "term") as pub:
+            sub.wait_ready(120)
+            pub.wait_connected(60)
+            for _ in range(40):
+                pub.send(np.ones(150))
+            req = zmq.Context.instance().socket(zmq.REQ)
+            req.connect(ctl)
+            while True:  # until the daemon has accepted all 40; none is due for 10 s
+                req.send(msgpack.packb({"cmd": "stats"}))
+                assert req.poll(30_000)
+                stats = msgpack.unpackb(req.recv())
+                if stats["windows_in"] == 40:
+                    break
+                time.sleep(0.05)
+            req.close(linger=0)
+            assert stats["windows_out"] == 0 and stats["queue"] == 40
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            got = collect(sub, 40)
+            code = proc.wait(30)
+    finally:
+        proc.kill()
+        log.close()
+    assert code == 0 and time.monotonic() - t0 < 30
+    assert sorted(m.seq for m in got) == list(range(40)) and not any(m.is_error for m in got)
