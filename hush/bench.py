@@ -256,7 +256,7 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
             runs.append(offered_load(inp, outp, rate, seconds, 1))
             _say_run(say, runs[-1])
         for per_message in (1, 8):
-            for frac in ((0.6, 0.9) if quick else (0.5, 0.7, 0.85, 1.0, 1.15)):
+            for frac in ((0.6, 0.9) if quick else (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15)):
                 runs.append(offered_load(inp, outp, frac * batched, seconds, per_message))
                 _say_run(say, runs[-1])
     finally:
