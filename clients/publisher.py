@@ -47,6 +47,7 @@ class Publisher:
         self.sock = self.ctx.socket(zmq.PUSH if push else zmq.XPUB)
         self.sock.setsockopt(zmq.SNDHWM, hwm)
         self.sock.setsockopt(zmq.LINGER, 5000)  # close waits (bounded) for what is still queued
+        self.sock.setsockopt(zmq.MAXMSGSIZE, 65536)  # all it ever receives is subscriptions
         if not push:
             # Every subscription reaches wait_connected, also one equal to a subscription still on record
             # from a daemon that was killed (-9) and is back on the same endpoint.

@@ -95,6 +95,7 @@ def record(endpoint: str, path: str | Path, prefix: str = "", bind: bool = False
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.RCVHWM, 1_000_000)
     sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.MAXMSGSIZE, 16 * 1024 * 1024)
     sock.setsockopt(zmq.SUBSCRIBE, prefix.encode())
     if not bind:
         sock.setsockopt(zmq.SUBSCRIBE, READY_TOPIC)

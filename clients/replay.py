@@ -20,6 +20,7 @@ def replay_recording(path: str | Path, endpoint: str, speed: float = 1.0, loop: 
     ctx = zmq.Context()
     sock = ctx.socket(zmq.XPUB)
     sock.setsockopt(zmq.XPUB_VERBOSE, 1)
+    sock.setsockopt(zmq.MAXMSGSIZE, 65536)  # all it ever receives is subscriptions
     sock.setsockopt(zmq.SNDHWM, 1_000_000)
     sock.setsockopt(zmq.LINGER, 5000)
     sent = 0

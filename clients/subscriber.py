@@ -15,6 +15,8 @@ import zmq
 
 from hush import protocol
 
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # the largest answer: 4096 windows x 150 float64, with room to spare
+
 
 class Subscriber:
     def __init__(self, endpoint: str, prefix: str = "", errors: bool = True, bind: bool = False,
@@ -25,6 +27,7 @@ class Subscriber:
         self.sock = self.ctx.socket(zmq.SUB)
         self.sock.setsockopt(zmq.RCVHWM, hwm)
         self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.MAXMSGSIZE, MAX_ANSWER_BYTES)  # a peer cannot make us buffer more
         self.sock.setsockopt(zmq.SUBSCRIBE, prefix.encode())
         if errors and prefix:
             self.sock.setsockopt(zmq.SUBSCRIBE, protocol.ERROR_PREFIX + b"/" + prefix.encode())
