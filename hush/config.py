@@ -124,7 +124,7 @@ class TrainConfig:
     dilations: list[int] = _f([1, 2, 4, 8, 16, 1], "one hidden layer per dilation (dilated); these see 199 samples")
     scaling: str = _f("standardize", "per-window scaling", choices=("standardize", "minmax"))
     loss: str = _f("mse", "loss in the scaled coordinates", choices=("mse", "bce"))
-    epochs: int = _f(20, "passes over the training set at most", min=1)
+    epochs: int = _f(30, "passes over the training set at most", min=1)
     batch_size: int = _f(64, "windows per training step", min=1)
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
     test_fraction: float = _f(0.15, "last part of the windows kept for the test", min=0.0, max=0.9)
