@@ -57,28 +57,30 @@ class Shared:
         self.errors: list[list[bytes]] = []
         self.closing = False  # set once by the I/O thread: nothing more will be added
         self.next_ticket = 0  # batches are numbered as they are taken, so Sender can keep their order
-        # Backpressure: past this many waiting windows the I/O thread stops reading, and ZeroMQ queues.
+        # Past this many waiting windows, SUB input drops and PULL input stops reading (server.py).
         self.limit = cfg.queue_batches * cfg.max_batch
 
 
 # What Inference hands Sender: the batch's ticket, its windows, their denoised samples (or the exception
-# the model raised), error replies to send first, and the id of the model that ran. None: a worker is done.
-Done = tuple[int, list[protocol.Window], "np.ndarray | Exception | None", list[list[bytes]], str]
+# the model raised), error replies to send first, the id of the model that ran and the seconds it took.
+# None: a worker is done. Sender, the one thread that writes the output counters, records them.
+Done = tuple[int, list[protocol.Window], "np.ndarray | Exception | None", list[list[bytes]], str, float]
 
 
 class Inference(threading.Thread):
     """One of `workers` model threads. Several single-threaded workers, each on its own batch, beat one
     worker whose every op is split across the cores (docs/performance.md)."""
 
-    def __init__(self, shared: Shared, out: queue.Queue[Done | None], stats: Stats, n: int = 0):
+    def __init__(self, shared: Shared, out: queue.Queue[Done | None], n: int = 0):
         super().__init__(name=f"hush-inference-{n}", daemon=True)
-        self.shared, self.out, self.stats = shared, out, stats
+        self.shared, self.out = shared, out
 
     def run(self) -> None:
         while True:
             ticket, windows, errors, done = self._next()
             runner = self.shared.runner
             y: np.ndarray | Exception | None = None
+            model_s = 0.0
             if windows:
                 x = np.concatenate([w.samples for w in windows])
                 t0 = time.perf_counter()
@@ -90,10 +92,9 @@ class Inference(threading.Thread):
                 except Exception as exc:  # every waiting window still gets its one answer
                     log.exception("model failed on a batch of %d windows", len(x))
                     y = exc
-                self.stats.model_s += time.perf_counter() - t0
-                self.stats.model_windows += len(x)
+                model_s = time.perf_counter() - t0
             if windows or errors:
-                self.out.put((ticket, windows, y, errors, runner.model_id))
+                self.out.put((ticket, windows, y, errors, runner.model_id, model_s))
             if done:
                 self.out.put(None)
                 return
@@ -162,11 +163,13 @@ class Sender(threading.Thread):
                     continue
                 waiting[item[0]] = item
                 while expect in waiting:
-                    _, windows, y, errors, model_id = waiting.pop(expect)
+                    _, windows, y, errors, model_id, model_s = waiting.pop(expect)
                     expect += 1
                     for frames in errors:
                         sock.send_multipart(frames)
                     if windows:
+                        self.stats.model_s += model_s
+                        self.stats.model_windows += sum(len(w.samples) for w in windows)
                         self._answer(sock, windows, y, model_id)
         finally:
             # Bounded linger: a subscriber that went away cannot hold the exit longer than linger_ms.

@@ -202,7 +202,7 @@ class Server:
                  "max_wait_ms %g, %d model workers%s", runner.model_id, runner.window, runner.scaling,
                  self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
                  cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
-        inference = [Inference(shared, done, self.stats, n) for n in range(workers)]
+        inference = [Inference(shared, done, n) for n in range(workers)]
         for worker in inference:
             worker.start()
         self.ready.set()
@@ -268,11 +268,7 @@ class Server:
                     continue
                 k = len(win.samples)
                 if drop and len(shared.batcher) + k > shared.limit:
-                    self.stats.errors["overloaded"] += 1
-                    self._count_drop(win.topic, k)
-                    shared.errors.append(protocol.encode_error(
-                        "overloaded", f"the daemon is over capacity ({shared.limit} windows waiting); "
-                        "this message was dropped", win.topic, win.seq))
+                    shared.errors.append(self._overloaded(win.topic, win.seq, k))
                     continue
                 self.stats.messages_in += 1
                 self.stats.windows_in += k
@@ -282,21 +278,21 @@ class Server:
                 shared.cond.wait(0.1)
 
     def _drop(self, frames: list[bytes]) -> tuple[None, list[bytes]]:
-        """Answer a message read while the queue is full with `overloaded` (its windows are not counted:
-        the samples were never read, so it counts as one)."""
+        """A message read while the queue is full: answered `overloaded` without decoding its samples
+        (so it counts as one dropped window, whatever it held)."""
         self.stats.received += 1
         topic, seq = protocol.peek(frames)
-        self.stats.errors["overloaded"] += 1
-        self._count_drop(topic or b"(unreadable)", 1)
-        return None, protocol.encode_error("overloaded", "the daemon is over capacity; this message was dropped",
-                                           topic, seq)
+        return None, self._overloaded(topic, seq, 1)
 
-    def _count_drop(self, topic: bytes, windows: int) -> None:
-        stream = topic.decode()
-        if stream in self.stats.dropped or len(self.stats.dropped) < MAX_TRACKED_STREAMS:
-            self.stats.dropped[stream] += windows
-        else:
-            self.stats.dropped["(other streams)"] += windows
+    def _overloaded(self, topic: bytes | None, seq: int | None, windows: int) -> list[bytes]:
+        """Count a drop (per stream, bounded) and make its `overloaded` error reply."""
+        self.stats.errors["overloaded"] += 1
+        stream = topic.decode() if topic else "(unreadable)"
+        if stream not in self.stats.dropped and len(self.stats.dropped) >= MAX_TRACKED_STREAMS:
+            stream = "(other streams)"
+        self.stats.dropped[stream] += windows
+        return protocol.encode_error("overloaded", "the daemon is over capacity (the queue of waiting windows is "
+                                     "full); this message was dropped", topic, seq)
 
     def _accept(self, frames: list[bytes]) -> tuple[protocol.Window | None, list[bytes] | None]:
         """Decode one message: (window, None), or (None, error frames) for a bad one."""

@@ -24,7 +24,7 @@ class Stats:
         self.windows_out = 0
         self.batches = 0
         self.batch_windows = 0
-        self.model_s = 0.0  # time in the model, scaling included (inference thread)
+        self.model_s = 0.0  # time in the model, scaling included (sender thread, from the workers' reports)
         self.model_windows = 0
         self._lock = threading.Lock()
         self._latencies_s: list[float] = []

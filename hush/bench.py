@@ -75,7 +75,8 @@ def _model_proc(model_path: str, batch: int, intra: int, workers: int, xla: str,
     q.put({"b1_ms": b1 * 1e3, "batched_windows_per_s": workers * calls * batch / dt})  # one dict, one put
 
 
-def _in_process(*args: Any) -> dict[str, float]:
+def time_model_in_process(*args: Any) -> dict[str, float]:
+    """_model_proc(*args) in a fresh spawned process; its result."""
     spawn = mp.get_context("spawn")
     q = spawn.Queue()
     p = spawn.Process(target=_model_proc, args=(*args, q))
@@ -90,12 +91,12 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any) -> dict[st
     out: dict[str, Any] = {"configs": []}
     for intra, n in ((0, 1), (1, workers)) if workers > 1 else ((0, 1),):
         for xla in ("off", "on"):
-            r: dict[str, Any] = _in_process(str(model_path), batch, intra, n, xla, False)
+            r: dict[str, Any] = time_model_in_process(str(model_path), batch, intra, n, xla, False)
             r.update({"intra_op_threads": intra, "workers": n, "xla": xla})
             out["configs"].append(r)
             say(f"  model, {n} worker(s), intra_op_threads {intra or 'auto'}, xla {xla:3s}: batch 1 "
                 f"{r['b1_ms']:.3f} ms/call; batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s")
-    p = _in_process(str(model_path), batch, 0, 1, "off", True)
+    p = time_model_in_process(str(model_path), batch, 0, 1, "off", True)
     out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
     say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
     out["b1_ms"] = min(c["b1_ms"] for c in out["configs"])

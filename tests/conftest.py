@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,12 +31,6 @@ def tiny_runner(tiny_model: Path):  # type: ignore[no-untyped-def]
     from hush.daemon.runner import Runner
 
     return Runner.load(tiny_model, max_batch=16)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

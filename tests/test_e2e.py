@@ -13,7 +13,7 @@ import numpy as np
 
 from hush.clients.publisher import Publisher
 from hush.clients.subscriber import Subscriber
-from tests.conftest import free_port
+from hush.demo import free_port
 
 HUSH = [sys.executable, "-m", "hush.cli"]
 

@@ -71,7 +71,7 @@ def stream_seams(denoise: Callable[[np.ndarray], np.ndarray], x: np.ndarray, cfg
     hop = w // 2
     starts = range(0, n - w + 1, hop)
     st = Stitcher(w, hop)
-    ys = denoise(np.stack([noisy[i:i + w] for i in starts]))
+    ys = denoise(cut_windows(noisy, w, hop))
     stitched = np.concatenate([st.add(i, y) for i, y in zip(starts, ys, strict=True)] + [st.flush()])
     pos = np.arange(n) % w
     edge = (pos < EDGE) | (pos >= w - EDGE)

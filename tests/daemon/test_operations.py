@@ -21,7 +21,8 @@ import zmq
 from hush.clients.publisher import Publisher
 from hush.clients.security import make_keys
 from hush.clients.subscriber import Subscriber
-from tests.conftest import free_port, running
+from hush.demo import free_port
+from tests.conftest import running
 
 
 class SlowRunner:
