@@ -278,11 +278,14 @@ class Server:
                 shared.cond.wait(0.1)
 
     def _drop(self, frames: list[bytes]) -> tuple[None, list[bytes]]:
-        """A message read while the queue is full: answered `overloaded` without decoding its samples
-        (so it counts as one dropped window, whatever it held)."""
+        """A message read while the queue is full: answered `overloaded` without decoding its samples."""
         self.stats.received += 1
-        topic, seq = protocol.peek(frames)
-        return None, self._overloaded(topic, seq, 1)
+        runner = self.shared.runner if self.shared else self.runner
+        assert runner is not None
+        topic, seq, windows = protocol.peek(frames, runner.window)
+        if topic is not None and seq is not None:
+            self._check_seq(topic, seq)  # a drop is not a gap: the stream's next seq must not count it
+        return None, self._overloaded(topic, seq, windows)
 
     def _overloaded(self, topic: bytes | None, seq: int | None, windows: int) -> list[bytes]:
         """Count a drop (per stream, bounded) and make its `overloaded` error reply."""

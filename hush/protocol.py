@@ -144,17 +144,23 @@ def decode_window(
     return Window(topic, seq, values.reshape(-1, window), form, meta)
 
 
-def peek(frames: list[bytes]) -> tuple[bytes | None, int | None]:
-    """The stream id and seq of a message, as far as they can be read, without checking the samples:
-    what a daemon needs to answer a message it will not process (an overload drop)."""
+def peek(frames: list[bytes], window: int) -> tuple[bytes | None, int | None, int]:
+    """The stream id, seq and number of windows of a message, as far as they can be read, without checking
+    the samples: what a daemon needs to answer and count a message it will not process (an overload drop).
+    A message whose windows cannot be counted counts as one."""
     topic = frames[0] if frames and TOPIC_RE.fullmatch(frames[0]) else None
     if topic is None or len(frames) != 2:
-        return topic, None
+        return topic, None, 1
     try:
         obj = msgpack.unpackb(frames[1], raw=False, strict_map_key=True)
     except Exception:
-        return topic, None
-    return topic, _seq(obj) if isinstance(obj, dict) else None
+        return topic, None, 1
+    if not isinstance(obj, dict):
+        return topic, None, 1
+    raw, dtype = obj.get("samples"), obj.get("dtype")
+    size = DTYPES[dtype].itemsize if isinstance(dtype, str) and dtype in DTYPES else 8
+    n = len(raw) // size if isinstance(raw, bytes) else len(raw) if isinstance(raw, list) else 0
+    return topic, _seq(obj), max(1, n // window) if n % window == 0 else 1
 
 
 def encode_samples(samples: np.ndarray, form: str) -> dict[str, Any]:

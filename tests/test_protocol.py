@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hush import protocol
-from hush.protocol import ProtocolError, decode_window, encode_error, encode_output, encode_window
+from hush.protocol import ProtocolError, decode_window, encode_error, encode_output, encode_window, peek
 
 W = 150
 
@@ -123,3 +123,17 @@ def test_decoder_only_raises_protocol_errors_on_random_maps(obj: dict[str, objec
     except ProtocolError:
         return
     assert win.samples.shape[1] == 4 and np.isfinite(win.samples).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["seq", "samples", "dtype", "t", "rate", "x"]), values))
+def test_peek_never_raises_and_counts_at_least_one_window(obj: dict[str, object]) -> None:
+    topic, _, windows = peek([b"s", msgpack.packb(obj, use_bin_type=True)], 4)
+    assert topic == b"s" and windows >= 1
+
+
+def test_peek_counts_the_windows_of_a_message() -> None:
+    x = np.ones(3 * 150)
+    assert peek(protocol.encode_window("a/b", 7, x, "<f4"), 150) == (b"a/b", 7, 3)
+    assert peek(protocol.encode_window("a/b", 8, x, "array"), 150) == (b"a/b", 8, 3)
+    assert peek([b"a/b", b"\xc1"], 150) == (b"a/b", None, 1)

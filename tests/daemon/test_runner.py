@@ -14,8 +14,9 @@ from hush.modelfile import ModelFileError
 
 def test_buckets() -> None:
     assert buckets_for(1) == [1]
-    assert buckets_for(64) == [1, 2, 4, 8, 16, 32, 64]
-    assert buckets_for(100) == [1, 2, 4, 8, 16, 32, 64, 100]
+    assert buckets_for(64) == [1, 2, 4, 8, 16, 24, 32, 40, 48, 56, 64]
+    assert buckets_for(100) == [1, 2, 4, 8, 12, 24, 36, 48, 60, 72, 84, 96, 100]
+    assert buckets_for(256)[-3:] == [192, 224, 256] and len(buckets_for(1024)) == 15
 
 
 def test_output_is_in_the_inputs_units(tiny_runner: Runner) -> None:
