@@ -50,8 +50,12 @@ class Runner:
         self.buckets = buckets_for(max_batch)
         self.xla = xla
         spec = tf.TensorSpec([None, self.window, 1], tf.float32)
-        calls = {jit: tf.function(lambda x: model(x, training=False), input_signature=[spec], jit_compile=jit)
+        # The concrete function, called with a tensor: a tf.function's own dispatch (binding arguments,
+        # looking up its traces) costs ~120 us a call here, a quarter of a batch-1 call (docs/performance.md).
+        calls = {jit: tf.function(lambda x: model(x, training=False), input_signature=[spec],
+                                  jit_compile=jit).get_concrete_function()
                  for jit in ((False, True) if xla == "auto" else (xla == "on",))}
+        self._tf = tf
         self._calls = calls
         first = next(iter(calls.values()))
         self._call_for = {b: first for b in self.buckets}  # bucket -> compiled call; warm_up may choose
@@ -88,13 +92,14 @@ class Runner:
             x = np.zeros((b, self.window, 1), np.float32)
             best = None
             for jit, call in self._calls.items():
-                call(x)  # trace / compile
+                xt = self._tf.constant(x)
+                call(xt)  # compile (XLA: once per shape)
                 if len(self._calls) == 1:
                     break
                 times = []
                 for _ in range(7):
                     t = time.perf_counter()
-                    call(x).numpy()
+                    call(xt).numpy()
                     times.append(time.perf_counter() - t)
                 dt = float(np.median(times))
                 if best is None or dt < best[0]:
@@ -115,7 +120,7 @@ class Runner:
             b = next(s for s in self.buckets if s >= m)
             if b != m:
                 chunk = np.concatenate([chunk, np.zeros((b - m, self.window), np.float32)])
-            y = self._call_for[b](chunk[:, :, None]).numpy()
+            y = self._call_for[b](self._tf.constant(chunk[:, :, None])).numpy()
             out[start:start + m] = y[:m, :, 0]
         return out
 

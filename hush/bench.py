@@ -60,6 +60,14 @@ def _model_proc(model_path: str, batch: int, intra: int, workers: int, xla: str,
         return
     z1, zb = rng.standard_normal((1, W)).astype(np.float32), rng.standard_normal((batch, W)).astype(np.float32)
     b1 = _time_calls(lambda: runner.run_scaled(z1))
+    # The same call, paced at 200 calls/s (the light load of the end-to-end test): on this kind of VM a call
+    # after 5 ms of idleness runs on cold caches and takes longer than in a hot loop.
+    paced = []
+    for _ in range(400):
+        time.sleep(0.005)
+        t = time.perf_counter()
+        runner.run_scaled(z1)
+        paced.append(time.perf_counter() - t)
     calls = max(20, int(20_000 / batch) // workers)
 
     def work() -> None:
@@ -72,7 +80,9 @@ def _model_proc(model_path: str, batch: int, intra: int, workers: int, xla: str,
         for f in [pool.submit(work) for _ in range(workers)]:
             f.result()
         dt = time.perf_counter() - t
-    q.put({"b1_ms": b1 * 1e3, "batched_windows_per_s": workers * calls * batch / dt})  # one dict, one put
+    q.put({"b1_ms": b1 * 1e3, "b1_paced_p50_ms": float(np.percentile(paced, 50)) * 1e3,  # one dict, one put
+           "b1_paced_p99_ms": float(np.percentile(paced, 99)) * 1e3,
+           "batched_windows_per_s": workers * calls * batch / dt})
 
 
 def time_model_in_process(*args: Any) -> dict[str, float]:
@@ -95,11 +105,14 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any) -> dict[st
             r.update({"intra_op_threads": intra, "workers": n, "xla": xla})
             out["configs"].append(r)
             say(f"  model, {n} worker(s), intra_op_threads {intra or 'auto'}, xla {xla:3s}: batch 1 "
-                f"{r['b1_ms']:.3f} ms/call; batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s")
+                f"{r['b1_ms']:.3f} ms/call (at 200 calls/s: p50 {r['b1_paced_p50_ms']:.3f}, p99 "
+                f"{r['b1_paced_p99_ms']:.3f}); batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s")
     p = time_model_in_process(str(model_path), batch, 0, 1, "off", True)
     out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
     say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
-    out["b1_ms"] = min(c["b1_ms"] for c in out["configs"])
+    best_b1 = min(out["configs"], key=lambda c: c["b1_ms"])
+    out["b1_ms"] = best_b1["b1_ms"]
+    out["b1_paced_p50_ms"], out["b1_paced_p99_ms"] = best_b1["b1_paced_p50_ms"], best_b1["b1_paced_p99_ms"]
     out["batched_windows_per_s"] = max(c["batched_windows_per_s"] for c in out["configs"])
     return out
 
@@ -257,7 +270,7 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
             runs.append(offered_load(inp, outp, rate, seconds, 1))
             _say_run(say, runs[-1])
         for per_message in (1, 8):
-            for frac in ((0.6, 0.9) if quick else (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.15)):
+            for frac in ((0.6, 0.9) if quick else (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1)):
                 runs.append(offered_load(inp, outp, frac * batched, seconds, per_message))
                 _say_run(say, runs[-1])
     finally:
@@ -265,26 +278,41 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
         proc.wait(60)
     result["runs"] = runs
 
+    summarize(result)
+    say("\n" + table(result))
+    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    plot(out / "latency.png", runs)
+    say(f"wrote {out / 'bench.json'} and {out / 'latency.png'}")
+    return dict(result["ratios"])
+
+
+def summarize(result: dict[str, Any]) -> None:
+    """Add the sustained rates and the issue's ratios to `result` (its "model_alone" and "runs").
+
+    Sustained, for k windows per message: the best achieved rate of a load point that lost nothing, kept
+    p99 under 250 ms and achieved 95 % of what was offered."""
+    m, runs = result["model_alone"], result["runs"]
+    batched = m["batched_windows_per_s"]
+
     def sustained(k: int) -> float:
         ok = [r for r in runs if r["k"] == k and r["lost"] == 0 and r["p99_ms"] < 250
               and r["achieved_windows_per_s"] >= 0.95 * r["offered_windows_per_s"]]
         return max((r["achieved_windows_per_s"] for r in ok), default=0.0)
 
-    b1 = m["b1_ms"]
     p99_200 = next(r["p99_ms"] for r in runs if r["offered_windows_per_s"] == 200.0)
-    result["ratios"] = ratios = {
+    result["ratios"] = {
         "sustained_k1_over_model_batched": sustained(1) / batched,
         "sustained_k8_over_model_batched": sustained(8) / batched,
         "model_batched_over_predict": batched / m["predict_windows_per_s"],
         "sustained_best_over_predict": max(sustained(1), sustained(8)) / m["predict_windows_per_s"],
-        "p99_at_200_over_model_b1": p99_200 / b1,
+        "p99_at_200_over_model_b1": p99_200 / m["b1_ms"],
+        "p99_at_200_over_model_b1_paced_p99": p99_200 / m["b1_paced_p99_ms"],
     }
     result["sustained_windows_per_s"] = {"k1": sustained(1), "k8": sustained(8)}
-    say("\n" + table(result))
-    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
-    plot(out / "latency.png", runs)
-    say(f"wrote {out / 'bench.json'} and {out / 'latency.png'}")
-    return ratios
+    # The best load point that passed; say so when a lower one did not (a noisy moment on a shared machine,
+    # or a real limit: the JSON has every run).
+    result["first_loss_windows_per_s"] = {f"k{k}": min((r["offered_windows_per_s"] for r in runs
+                                                        if r["k"] == k and r["lost"]), default=None) for k in (1, 8)}
 
 
 def _say_run(say: Any, r: dict[str, float]) -> None:
@@ -301,12 +329,16 @@ def table(r: dict[str, Any]) -> str:
         ("model.predict() per window", f"{m['predict_windows_per_s']:,.0f} windows/s"),
         ("end to end, sustained, zero loss", f"{s['k1']:,.0f} windows/s (1 per message), "
                                              f"{s['k8']:,.0f} (8 per message)"),
+        ("  lowest offered load that lost windows", ", ".join(
+            f"{'-' if v is None else f'{v:,.0f}'} (k={k[1:]})" for k, v in r["first_loss_windows_per_s"].items())),
         ("daemon's own cost, no model", f"{sum(r['daemon_stages_us'].values()):.1f} us per window"),
         ("ratio: end to end / model batched", f"{ra['sustained_k1_over_model_batched']:.2f} (k=1), "
                                               f"{ra['sustained_k8_over_model_batched']:.2f} (k=8)   goal >= 0.8"),
         ("ratio: model batched / predict()", f"{ra['model_batched_over_predict']:,.0f}x"),
         ("ratio: end to end / predict()", f"{ra['sustained_best_over_predict']:,.0f}x   goal >= 300"),
         ("ratio: p99 at 200/s / model batch 1", f"{ra['p99_at_200_over_model_b1']:.2f}   goal <= 3"),
+        ("  same, over the batch-1 call's own p99", f"{ra['p99_at_200_over_model_b1_paced_p99']:.2f}   (model "
+                                                    f"alone at 200 calls/s: p99 {m['b1_paced_p99_ms']:.3f} ms)"),
     ]
     return "\n".join(f"{a:<42}{b_}" for a, b_ in rows)
 

@@ -1,0 +1,52 @@
+"""`hush bench`'s parts: the load generator and subscriber against a real daemon, and the rules that turn
+runs into the issue's ratios. Behaviour only: no timing is asserted."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from hush import bench
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_offered_load_counts_every_window_back(server: Any, k: int) -> None:
+    r = bench.offered_load(server.input_endpoint, server.output_endpoint, 400.0, 0.5, k)
+    assert r["sent"] == 200 and r["received"] == 200 and r["lost"] == 0 and r["k"] == k
+    assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"] and r["achieved_windows_per_s"] > 0
+    assert server.counters()["windows_out"] >= 200
+
+
+def test_daemon_stages_times_each_stage() -> None:
+    stages = bench.daemon_stages(300)
+    assert set(stages) == {"send", "receive", "decode", "batch + scale", "encode"}
+    assert all(v > 0 and math.isfinite(v) for v in stages.values())
+
+
+def _run(offered: float, k: int, lost: int = 0, p99: float = 5.0, achieved: float | None = None) -> dict[str, float]:
+    return {"offered_windows_per_s": offered, "k": k, "lost": lost, "p99_ms": p99, "sent": 100, "received": 100,
+            "achieved_windows_per_s": offered if achieved is None else achieved, "p50_ms": 1.0, "max_ms": p99}
+
+
+def test_summarize_takes_the_best_passing_load_and_reports_the_first_loss() -> None:
+    result: dict[str, Any] = {
+        "model_alone": {"batched_windows_per_s": 10_000.0, "predict_windows_per_s": 20.0, "b1_ms": 0.5,
+                        "b1_paced_p99_ms": 1.0},
+        "runs": [_run(200, 1, p99=2.0), _run(6000, 1), _run(7000, 1, lost=3), _run(8000, 1),
+                 _run(9000, 1, p99=300.0),             # too slow to count
+                 _run(9500, 1, achieved=8000.0),       # fell behind what was offered
+                 _run(8000, 8), _run(9000, 8)],
+    }
+    bench.summarize(result)
+    assert result["sustained_windows_per_s"] == {"k1": 8000.0, "k8": 9000.0}
+    assert result["first_loss_windows_per_s"] == {"k1": 7000.0, "k8": None}
+    ratios = result["ratios"]
+    assert ratios["sustained_k1_over_model_batched"] == pytest.approx(0.8)
+    assert ratios["sustained_k8_over_model_batched"] == pytest.approx(0.9)
+    assert ratios["sustained_best_over_predict"] == pytest.approx(450.0)
+    assert ratios["p99_at_200_over_model_b1"] == pytest.approx(4.0)
+    assert ratios["p99_at_200_over_model_b1_paced_p99"] == pytest.approx(2.0)
+    text = bench.table({**result, "max_batch": 64, "daemon_stages_us": {"decode": 5.0}})
+    assert "7,000 (k=1), - (k=8)" in text and "0.80 (k=1), 0.90 (k=8)" in text
