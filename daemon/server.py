@@ -202,6 +202,7 @@ class Server:
                  "max_wait_ms %g, %d model workers%s", runner.model_id, runner.window, runner.scaling,
                  self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
                  cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
+        backed_up = workers * cfg.max_batch  # a full batch waits for every worker
         inference = [Inference(shared, done, n) for n in range(workers)]
         for worker in inference:
             worker.start()
@@ -229,6 +230,12 @@ class Server:
                     accepted.append(self._drop(frames) if full else self._accept(frames))
                 self._hand_over(shared, accepted)
                 accepted.clear()
+                if cfg.backlog_nap_ms and len(shared.batcher) >= backed_up:
+                    # The model is behind: what arrives now would only wait in the queue. Let ZeroMQ hold it
+                    # a moment and read it in one go. On 2 cores, reading (and under overload, dropping)
+                    # every message the moment it lands took the model's CPU, and the daemon stayed
+                    # overloaded at loads it could otherwise carry (docs/performance.md).
+                    time.sleep(cfg.backlog_nap_ms / 1000)
             if self._reload_requested:
                 self._reload_requested = False
                 log.info("SIGHUP: reloading %s", cfg.model or "the default model")
