@@ -230,12 +230,15 @@ class Server:
                     accepted.append(self._drop(frames) if full else self._accept(frames))
                 self._hand_over(shared, accepted)
                 accepted.clear()
-                if cfg.backlog_nap_ms and len(shared.batcher) >= backed_up:
+                waiting = len(shared.batcher)
+                if cfg.backlog_nap_ms and waiting >= backed_up:
                     # The model is behind: what arrives now would only wait in the queue. Let ZeroMQ hold it
                     # a moment and read it in one go. On 2 cores, reading (and under overload, dropping)
                     # every message the moment it lands took the model's CPU, and the daemon stayed
-                    # overloaded at loads it could otherwise carry (docs/performance.md).
-                    time.sleep(cfg.backlog_nap_ms / 1000)
+                    # overloaded at loads it could otherwise carry (docs/performance.md). Never longer than
+                    # half the time the workers need for what waits, so they cannot run dry.
+                    per_window = self.stats.model_s / max(1, self.stats.model_windows)
+                    time.sleep(min(cfg.backlog_nap_ms / 1000, waiting * per_window / workers / 2))
             if self._reload_requested:
                 self._reload_requested = False
                 log.info("SIGHUP: reloading %s", cfg.model or "the default model")

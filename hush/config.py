@@ -46,7 +46,7 @@ class ServeConfig:
     max_extra_bytes: int = _f(4096, "pass-through keys larger than this are an error", min=0)
     queue_batches: int = _f(64, "windows waiting for the model at most, in batches (x max_batch): absorbs bursts "
                             "(~0.4 s at 10,000 windows/s); beyond it SUB input drops", min=1, max=1024)
-    backlog_nap_ms: float = _f(2.0, "while a full batch waits for every model worker, the input thread reads this "
+    backlog_nap_ms: float = _f(5.0, "while a full batch waits for every model worker, the input thread reads this "
                                "often at most (fewer wake-ups taking the model's CPU); 0 reads at once", min=0.0,
                                max=50.0)
     hwm: int = _f(100_000, "ZeroMQ high-water mark, in messages, on both sockets", min=1)
