@@ -27,6 +27,7 @@ from hush.daemon.runner import Runner
 from hush.daemon.stats import Stats
 
 log = logging.getLogger("hush.serve")
+MAX_TRACKED_STREAMS = 100_000  # per-stream counters (drops, seq gaps) stop adding streams past this many
 TICK_S = 0.05  # the longest any worker sleeps before looking around again (subscriptions, shutdown)
 
 
@@ -59,6 +60,8 @@ class Shared:
         self.next_ticket = 0  # batches are numbered as they are taken, so Sender can keep their order
         # Past this many waiting windows, SUB input drops and PULL input stops reading (server.py).
         self.limit = cfg.queue_batches * cfg.max_batch
+        # SUB input: windows older than this when a worker takes them are dropped, not run (0: never).
+        self.max_age_s = cfg.max_queue_ms / 1000 if cfg.input_type == "sub" else 0.0
 
 
 # What Inference hands Sender: the batch's ticket, its windows, their denoised samples (or the exception
@@ -71,13 +74,15 @@ class Inference(threading.Thread):
     """One of `workers` model threads. Several single-threaded workers, each on its own batch, beat one
     worker whose every op is split across the cores (docs/performance.md)."""
 
-    def __init__(self, shared: Shared, out: queue.Queue[Done | None], n: int = 0):
+    def __init__(self, shared: Shared, out: queue.Queue[Done | None], stats: Stats, n: int = 0):
         super().__init__(name=f"hush-inference-{n}", daemon=True)
-        self.shared, self.out = shared, out
+        self.shared, self.out, self.stats = shared, out, stats
 
     def run(self) -> None:
         while True:
             ticket, windows, errors, done = self._next()
+            if windows and self.shared.max_age_s:
+                windows = self._drop_stale(windows, errors)
             runner = self.shared.runner
             y: np.ndarray | Exception | None = None
             model_s = 0.0
@@ -98,6 +103,23 @@ class Inference(threading.Thread):
             if done:
                 self.out.put(None)
                 return
+
+    def _drop_stale(self, windows: list[protocol.Window], errors: list[list[bytes]]) -> list[protocol.Window]:
+        """Under sustained overload the queue is full and everything in it is late: a window that waited
+        longer than max_queue_ms is answered `overloaded` (appended to `errors`, which leave first) rather
+        than run, which bounds the latency of what is served and gives its model time to the rest."""
+        now = time.perf_counter()
+        fresh = []
+        for w in windows:
+            waited = now - w.received
+            if waited <= self.shared.max_age_s:
+                fresh.append(w)
+                continue
+            self.stats.count_drop(w.topic.decode(), len(w.samples), MAX_TRACKED_STREAMS)
+            errors.append(protocol.encode_error(
+                "overloaded", f"the daemon is over capacity: this message waited {waited * 1000:.0f} ms for the "
+                f"model, longer than max_queue_ms; it was dropped", w.topic, w.seq))
+        return fresh
 
     def _next(self) -> tuple[int, list[protocol.Window], list[list[bytes]], bool]:
         """Wait for a ready batch or errors to pass on; (ticket, windows, errors, no more will come)."""

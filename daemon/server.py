@@ -25,13 +25,12 @@ import zmq
 
 from hush import protocol
 from hush.config import ServeConfig
-from hush.daemon.pipeline import Done, Inference, Sender, ServeError, Shared, attach
+from hush.daemon.pipeline import MAX_TRACKED_STREAMS, Done, Inference, Sender, ServeError, Shared, attach
 from hush.daemon.runner import Runner
 from hush.daemon.stats import Stats
 
 __all__ = ["Server", "ServeError"]
 log = logging.getLogger("hush.serve")
-MAX_TRACKED_STREAMS = 100_000  # per-stream seq tracking forgets everything past this many streams
 
 
 def resolve_workers(workers: int) -> int:
@@ -203,7 +202,7 @@ class Server:
                  self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
                  cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
         backed_up = workers * cfg.max_batch  # a full batch waits for every worker
-        inference = [Inference(shared, done, n) for n in range(workers)]
+        inference = [Inference(shared, done, self.stats, n) for n in range(workers)]
         for worker in inference:
             worker.start()
         self.ready.set()
@@ -218,25 +217,15 @@ class Server:
             events = dict(poller.poll(100))
             if control is not None and control in events:
                 self._control(control)
-            if insock in events:
-                # Drain what has arrived (bounded), decoding outside the lock, then hand it over at once.
-                # Full (SUB input): drop without decoding the samples, which would take the model's CPU.
-                full = cfg.input_type == "sub" and len(shared.batcher) >= shared.limit
-                for _ in range(cfg.max_batch):
-                    try:
-                        frames = insock.recv_multipart(zmq.NOBLOCK)
-                    except zmq.Again:
-                        break
-                    accepted.append(self._drop(frames) if full else self._accept(frames))
-                self._hand_over(shared, accepted)
-                accepted.clear()
+            if insock in events and self._drain(insock, shared, accepted) and cfg.backlog_nap_ms:
                 waiting = len(shared.batcher)
-                if cfg.backlog_nap_ms and waiting >= backed_up:
-                    # The model is behind: what arrives now would only wait in the queue. Let ZeroMQ hold it
-                    # a moment and read it in one go. On 2 cores, reading (and under overload, dropping)
-                    # every message the moment it lands took the model's CPU, and the daemon stayed
-                    # overloaded at loads it could otherwise carry (docs/performance.md). Never longer than
-                    # half the time the workers need for what waits, so they cannot run dry.
+                if waiting >= backed_up:
+                    # All read, and the model is behind: what arrives next would only wait in the queue.
+                    # Let ZeroMQ gather it for a moment and read it in one go. On 2 cores, waking for every
+                    # message took the model's CPU, and the daemon stayed overloaded at loads it could
+                    # otherwise carry (docs/performance.md). Never longer than half the time the workers
+                    # need for what waits, so they cannot run dry; and only once all that arrived is read,
+                    # so an overload still shows as `overloaded` drops, not as a backlog inside ZeroMQ.
                     per_window = self.stats.model_s / max(1, self.stats.model_windows)
                     time.sleep(min(cfg.backlog_nap_ms / 1000, waiting * per_window / workers / 2))
             if self._reload_requested:
@@ -264,6 +253,28 @@ class Server:
             worker.join()
         # 3. The sender publishes it all, then closes its socket with a bounded linger.
         sender.join()
+
+    def _drain(self, insock: zmq.Socket, shared: Shared,
+               accepted: list[tuple[protocol.Window | None, list[bytes] | None]]) -> bool:
+        """Read what has arrived, in chunks of max_batch messages, each decoded outside the lock and handed
+        over at once; True when the socket was emptied (False: more than 16 chunks waited; the loop comes
+        back after a look at the control socket). Full (SUB input): drop without decoding the samples,
+        which would take the model's CPU."""
+        cfg = self.config
+        for _ in range(16):
+            full = cfg.input_type == "sub" and len(shared.batcher) >= shared.limit
+            for _ in range(cfg.max_batch):
+                try:
+                    frames = insock.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                accepted.append(self._drop(frames) if full else self._accept(frames))
+            got = len(accepted)
+            self._hand_over(shared, accepted)
+            accepted.clear()
+            if got < cfg.max_batch or self.should_exit:
+                return got < cfg.max_batch
+        return False
 
     def _hand_over(self, shared: Shared, accepted: list[tuple[protocol.Window | None, list[bytes] | None]]) -> None:
         """Give decoded windows to the model workers and errors to the sender. When `limit` windows already
@@ -299,11 +310,7 @@ class Server:
 
     def _overloaded(self, topic: bytes | None, seq: int | None, windows: int) -> list[bytes]:
         """Count a drop (per stream, bounded) and make its `overloaded` error reply."""
-        self.stats.errors["overloaded"] += 1
-        stream = topic.decode() if topic else "(unreadable)"
-        if stream not in self.stats.dropped and len(self.stats.dropped) >= MAX_TRACKED_STREAMS:
-            stream = "(other streams)"
-        self.stats.dropped[stream] += windows
+        self.stats.count_drop(topic.decode() if topic else "(unreadable)", windows, MAX_TRACKED_STREAMS)
         return protocol.encode_error("overloaded", "the daemon is over capacity (the queue of waiting windows is "
                                      "full); this message was dropped", topic, seq)
 

@@ -1,4 +1,5 @@
-"""Counters the daemon keeps and the one-line summary it logs. Each counter has one writer thread."""
+"""Counters the daemon keeps and the one-line summary it logs. Each counter has one writer thread, except
+the overload drops (count_drop), which two threads write under a lock."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class Stats:
         self.messages_in = 0  # accepted input messages (I/O thread)
         self.windows_in = 0  # accepted windows (I/O thread)
         self.errors: Counter[str] = Counter()  # rejected messages by code (I/O thread; 'internal': sender)
-        self.dropped: Counter[str] = Counter()  # windows dropped under overload, by stream (I/O thread)
+        self.dropped: Counter[str] = Counter()  # windows dropped under overload, by stream (count_drop)
         self.seq_gaps: Counter[str] = Counter()  # windows missing between seqs, by stream (I/O thread)
         self.reloads: Counter[str] = Counter()  # model reloads: ok / refused
         self.messages_out = 0  # answered messages (sender thread)
@@ -32,6 +33,15 @@ class Stats:
         self.latency_hist = np.zeros(len(LATENCY_BUCKETS_S) + 1, np.int64)
         self.latency_sum_s = 0.0
         self.batch_hist = np.zeros(len(BATCH_BUCKETS) + 1, np.int64)
+
+    def count_drop(self, stream: str, windows: int, max_streams: int) -> None:
+        """One message dropped under overload: by the I/O thread (queue full) or the sender (waited too long),
+        so under the lock. Past `max_streams` distinct streams, new ones count as "(other streams)"."""
+        with self._lock:
+            self.errors["overloaded"] += 1
+            if stream not in self.dropped and len(self.dropped) >= max_streams:
+                stream = "(other streams)"
+            self.dropped[stream] += windows
 
     def record_batch(self, windows: int, latencies_s: list[float]) -> None:
         """One answered batch (sender thread)."""

@@ -46,6 +46,8 @@ class ServeConfig:
     max_extra_bytes: int = _f(4096, "pass-through keys larger than this are an error", min=0)
     queue_batches: int = _f(64, "windows waiting for the model at most, in batches (x max_batch): absorbs bursts "
                             "(~0.4 s at 10,000 windows/s); beyond it SUB input drops", min=1, max=1024)
+    max_queue_ms: float = _f(1000.0, "SUB input: a window that waited longer than this for the model is dropped "
+                             "(answered `overloaded`) instead of run late; 0: never", min=0.0, max=3_600_000.0)
     backlog_nap_ms: float = _f(5.0, "while a full batch waits for every model worker, the input thread reads this "
                                "often at most (fewer wake-ups taking the model's CPU); 0 reads at once", min=0.0,
                                max=50.0)

@@ -62,6 +62,25 @@ def test_overload_drops_the_newest_and_the_counters_reconcile() -> None:
     assert stats["seq_gaps"] == 0  # the daemon's own drops are answered, not reported as lost on the way
 
 
+def test_windows_that_waited_too_long_are_dropped_not_run_late() -> None:
+    # A queue long enough to hold the whole flood; only the age limit can drop. 20 ms per batch of 2.
+    with running(SlowRunner(), max_batch=2, queue_batches=500, max_queue_ms=100.0) as srv, \
+            Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "late") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        for _ in range(100):
+            pub.send(np.ones(150))
+        got = collect(sub, 100)
+        stats = srv.counters()
+    answered = [m for m in got if not m.is_error]
+    late = [m for m in got if m.is_error]
+    assert sorted(m.seq for m in got) == list(range(100))  # one answer each
+    assert answered and late and all(m.body["error"] == "overloaded" for m in late)
+    assert "max_queue_ms" in late[0].body["detail"]
+    assert stats["dropped"] == len(late) and stats["errors"] == {"overloaded": len(late)}
+    assert stats["received"] == 100 == stats["messages_out"] + len(late)
+
+
 def test_pull_input_holds_senders_back_and_loses_nothing() -> None:
     with running(SlowRunner(), input_type="pull", max_batch=2, queue_batches=2) as srv, \
             Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "batch-job", push=True) as pub:
