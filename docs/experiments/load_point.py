@@ -1,0 +1,94 @@
+"""One end-to-end load point, with where the CPU went: the A/B runs in docs/performance.md.
+
+Starts `hush serve` (extra flags pass through, e.g. `--config variant.toml`), offers RATE windows/s in
+messages of K windows for SECONDS with the bench's generator and subscriber, and prints what came back and
+the CPU each process (and each daemon thread) used, read from /proc. Run from the repository root:
+
+    .venv/bin/python docs/experiments/load_point.py 10500 8 6 --config /tmp/queue16.toml
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from hush import bench
+from hush.demo import free_port
+from hush.paths import DEFAULT_MODEL
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def threads(pid: int) -> dict[int, tuple[str, float]]:
+    """tid -> (name, CPU seconds so far)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            stat = open(f"/proc/{pid}/task/{tid}/stat").read()
+        except FileNotFoundError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(tid)] = (stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / HZ)
+    return out
+
+
+def children() -> list[int]:
+    pids = []
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = open(f"/proc/{p}/stat").read()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == os.getpid():
+            pids.append(int(p))
+    return pids
+
+
+def main() -> None:
+    rate, k, seconds, flags = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
+    inp, out = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    log = Path(tempfile.gettempdir()) / "hush-load-point.log"
+    proc = bench.start_daemon(DEFAULT_MODEL, inp, out, flags, log)
+    try:
+        bench.offered_load(inp, out, 200, 1.0, 1)  # warm
+        before = {p: threads(p) for p in (proc.pid, os.getpid())}
+        last: dict[int, dict[int, tuple[str, float]]] = {}
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                for p in children() + [os.getpid()]:
+                    try:
+                        last[p] = threads(p)
+                    except FileNotFoundError:
+                        pass
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        t0 = time.time()
+        result = bench.offered_load(inp, out, rate, seconds, k)
+        wall = time.time() - t0
+        stop.set()
+        sampler.join()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    print(json.dumps({key: round(float(v), 3) for key, v in result.items()}))
+    for pid, now in last.items():
+        name = "daemon" if pid == proc.pid else "subscriber" if pid == os.getpid() else "generator (or helper)"
+        used = {tid: cpu - before.get(pid, {}).get(tid, (n, 0.0))[1] for tid, (n, cpu) in now.items()}
+        print(f"{name} {pid}: {sum(used.values()) / wall:.2f} cores over {wall:.1f} s")
+        for tid, cpu in sorted(used.items(), key=lambda kv: -kv[1])[:8]:
+            if cpu > 0.05:
+                print(f"    {now[tid][0]:16s} {cpu / wall:.2f} cores")
+
+
+if __name__ == "__main__":
+    main()
