@@ -107,19 +107,18 @@ class Inference(threading.Thread):
     def _drop_stale(self, windows: list[protocol.Window], errors: list[list[bytes]]) -> list[protocol.Window]:
         """Under sustained overload the queue is full and everything in it is late: a window that waited
         longer than max_queue_ms is answered `overloaded` (appended to `errors`, which leave first) rather
-        than run, which bounds the latency of what is served and gives its model time to the rest."""
-        now = time.perf_counter()
-        fresh = []
-        for w in windows:
-            waited = now - w.received
-            if waited <= self.shared.max_age_s:
-                fresh.append(w)
-                continue
+        than run, which bounds the latency of what is served and gives its model time to the rest. The
+        batcher hands out the oldest first, so the late ones are a prefix: one comparison when none is."""
+        now, limit = time.perf_counter(), self.shared.max_age_s
+        n = 0
+        while n < len(windows) and now - windows[n].received > limit:
+            w = windows[n]
             self.stats.count_drop(w.topic.decode(), len(w.samples), MAX_TRACKED_STREAMS)
             errors.append(protocol.encode_error(
-                "overloaded", f"the daemon is over capacity: this message waited {waited * 1000:.0f} ms for the "
-                f"model, longer than max_queue_ms; it was dropped", w.topic, w.seq))
-        return fresh
+                "overloaded", f"the daemon is over capacity: this message waited {(now - w.received) * 1000:.0f} "
+                "ms for the model, longer than max_queue_ms; it was dropped", w.topic, w.seq))
+            n += 1
+        return windows[n:] if n else windows
 
     def _next(self) -> tuple[int, list[protocol.Window], list[list[bytes]], bool]:
         """Wait for a ready batch or errors to pass on; (ticket, windows, errors, no more will come)."""
@@ -217,15 +216,16 @@ class Sender(threading.Thread):
                 sock.send_multipart(protocol.encode_error("internal", f"the model failed: {y}"[:200], w.topic,
                                                           w.seq))
             return
-        i, done = 0, []
+        # Counted before sending, like errors and drops: an answer a subscriber has seen is in the counters
+        # (`hush ctl stats` right after the last reply reconciles).
+        self.stats.batches += 1
+        self.stats.batch_windows += len(y)
+        self.stats.windows_out += len(y)
+        self.stats.messages_out += len(windows)
+        i = 0
         for w in windows:
             k = len(w.samples)
             sock.send_multipart(protocol.encode_output(w, y[i:i + k], model_id))
             i += k
-            done.append(w.received)
         now = time.perf_counter()
-        self.stats.record_batch(i, [now - t for t in done])
-        self.stats.batches += 1
-        self.stats.batch_windows += i
-        self.stats.windows_out += i
-        self.stats.messages_out += len(windows)
+        self.stats.record_batch(i, [now - w.received for w in windows])

@@ -17,7 +17,8 @@ class Stats:
         self.received = 0  # every message read from the input socket, good or bad (I/O thread)
         self.messages_in = 0  # accepted input messages (I/O thread)
         self.windows_in = 0  # accepted windows (I/O thread)
-        self.errors: Counter[str] = Counter()  # rejected messages by code (I/O thread; 'internal': sender)
+        # rejected messages by code (I/O thread; 'internal': sender; 'overloaded': count_drop)
+        self.errors: Counter[str] = Counter()
         self.dropped: Counter[str] = Counter()  # windows dropped under overload, by stream (count_drop)
         self.seq_gaps: Counter[str] = Counter()  # windows missing between seqs, by stream (I/O thread)
         self.reloads: Counter[str] = Counter()  # model reloads: ok / refused
@@ -35,8 +36,8 @@ class Stats:
         self.batch_hist = np.zeros(len(BATCH_BUCKETS) + 1, np.int64)
 
     def count_drop(self, stream: str, windows: int, max_streams: int) -> None:
-        """One message dropped under overload: by the I/O thread (queue full) or the sender (waited too long),
-        so under the lock. Past `max_streams` distinct streams, new ones count as "(other streams)"."""
+        """One message dropped under overload: by the I/O thread (queue full) or a model worker (waited too
+        long), so under the lock. Past `max_streams` distinct streams, new ones count as "(other streams)"."""
         with self._lock:
             self.errors["overloaded"] += 1
             if stream not in self.dropped and len(self.dropped) >= max_streams:

@@ -69,3 +69,17 @@ def running(runner: Any, **cfg: Any) -> Iterator[Any]:
         srv.should_exit = True
         th.join(30)
         assert not th.is_alive()
+
+
+@contextmanager
+def serving(runner: Any, stream: str, **cfg: Any) -> Iterator[Any]:
+    """`running(runner, **cfg)` with a Subscriber and a Publisher of `stream` on its loopback sockets, both
+    ready (the subscription heard, the publisher connected): yields (server, subscriber, publisher)."""
+    from hush.clients.publisher import Publisher
+    from hush.clients.subscriber import Subscriber
+
+    with running(runner, **cfg) as srv, Subscriber(srv.output_endpoint) as sub, \
+            Publisher(srv.input_endpoint, stream) as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        yield srv, sub, pub

@@ -22,7 +22,7 @@ from hush.clients.publisher import Publisher
 from hush.clients.security import make_keys
 from hush.clients.subscriber import Subscriber
 from hush.demo import free_port
-from tests.conftest import running
+from tests.conftest import running, serving
 
 
 class SlowRunner:
@@ -43,10 +43,7 @@ def collect(sub: Subscriber, n: int, timeout_s: float = 30.0) -> list[Any]:
 
 
 def test_overload_drops_the_newest_and_the_counters_reconcile() -> None:
-    with running(SlowRunner(), max_batch=2, queue_batches=2) as srv, Subscriber(srv.output_endpoint) as sub, \
-            Publisher(srv.input_endpoint, "flood") as pub:
-        sub.wait_ready()
-        pub.wait_connected()
+    with serving(SlowRunner(), "flood", max_batch=2, queue_batches=2) as (srv, sub, pub):
         for _ in range(300):
             pub.send(np.ones(150))
         got = collect(sub, 300)
@@ -64,10 +61,7 @@ def test_overload_drops_the_newest_and_the_counters_reconcile() -> None:
 
 def test_windows_that_waited_too_long_are_dropped_not_run_late() -> None:
     # A queue long enough to hold the whole flood; only the age limit can drop. 20 ms per batch of 2.
-    with running(SlowRunner(), max_batch=2, queue_batches=500, max_queue_ms=100.0) as srv, \
-            Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "late") as pub:
-        sub.wait_ready()
-        pub.wait_connected()
+    with serving(SlowRunner(), "late", max_batch=2, queue_batches=500, max_queue_ms=100.0) as (srv, sub, pub):
         for _ in range(100):
             pub.send(np.ones(150))
         got = collect(sub, 100)
@@ -92,10 +86,7 @@ def test_pull_input_holds_senders_back_and_loses_nothing() -> None:
 
 
 def test_sequence_gaps_are_counted(tiny_runner) -> None:  # type: ignore[no-untyped-def]
-    with running(tiny_runner) as srv, Subscriber(srv.output_endpoint) as sub, \
-            Publisher(srv.input_endpoint, "gappy") as pub:
-        sub.wait_ready()
-        pub.wait_connected()
+    with serving(tiny_runner, "gappy") as (srv, sub, pub):
         for seq in (0, 1, 5, 6, 9):
             pub.seq = seq
             pub.send(np.ones(150))
@@ -118,10 +109,7 @@ def test_reload_by_control_command_and_sighup(tiny_model: Path, tiny_runner, tmp
     junk = tmp_path / "junk.keras"
     junk.write_text("not a model")
     port = free_port()
-    with running(tiny_runner, control=f"tcp://127.0.0.1:{port}", model=str(second)) as srv, \
-            Subscriber(srv.output_endpoint) as sub, Publisher(srv.input_endpoint, "r") as pub:
-        sub.wait_ready()
-        pub.wait_connected()
+    with serving(tiny_runner, "r", control=f"tcp://127.0.0.1:{port}", model=str(second)) as (srv, sub, pub):
         ctx = zmq.Context.instance()
         req = ctx.socket(zmq.REQ)
         req.connect(srv.control_endpoint)
@@ -151,10 +139,7 @@ def test_reload_by_control_command_and_sighup(tiny_model: Path, tiny_runner, tmp
 
 def test_metrics_endpoint(tiny_runner) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
-    with running(tiny_runner, metrics_port=port) as srv, Subscriber(srv.output_endpoint) as sub, \
-            Publisher(srv.input_endpoint, "m") as pub:
-        sub.wait_ready()
-        pub.wait_connected()
+    with serving(tiny_runner, "m", metrics_port=port) as (srv, sub, pub):
         for _ in range(3):
             pub.send(np.ones(150))
         pub.sock.send_multipart([b"m", b"\xc1"])

@@ -9,7 +9,7 @@ import zmq
 from hush import protocol
 from hush.clients.publisher import Publisher
 from hush.clients.subscriber import Subscriber
-from tests.conftest import running
+from tests.conftest import serving
 
 
 def collect(sub: Subscriber, n: int, timeout_s: float = 20.0) -> list[protocol.Message]:
@@ -98,10 +98,7 @@ class FailingRunner:
 
 
 def test_a_failing_model_answers_every_window_with_an_error() -> None:
-    with running(FailingRunner()) as srv, Subscriber(srv.output_endpoint) as sub, \
-            Publisher(srv.input_endpoint, "f") as pub:
-        sub.wait_ready()
-        pub.wait_connected()
+    with serving(FailingRunner(), "f") as (srv, sub, pub):
         for _ in range(5):
             pub.send(np.zeros(150))
         got = collect(sub, 5)
@@ -114,10 +111,7 @@ def test_shutdown_publishes_everything_accepted(tiny_runner) -> None:  # type: i
     """With a long max_wait, windows sit in the batcher; stopping must still answer them all."""
     import time
 
-    with running(tiny_runner, max_batch=1000, max_wait_ms=10_000) as srv, Subscriber(srv.output_endpoint) as sub, \
-            Publisher(srv.input_endpoint, "q") as pub:
-        sub.wait_ready()
-        pub.wait_connected()
+    with serving(tiny_runner, "q", max_batch=1000, max_wait_ms=10_000) as (srv, sub, pub):
         for _ in range(20):
             pub.send(np.ones(150))
         deadline = time.monotonic() + 10
