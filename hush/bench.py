@@ -4,7 +4,9 @@ Absolute times drift on shared machines; ratios taken minutes apart in one run h
 1. the model alone through the daemon's Runner: batch 1 and the daemon's batch, on each engine (graph, XLA,
    TensorFlow Lite) and thread setting the daemon can use, and the naive `model.predict()` per window;
 2. the daemon's own cost per window, stage by stage (receive, decode, scale, encode, send), no model, and
-   the latency of the transport alone (the same load through a bare forwarder);
+   the transport alone (the same load through a bare forwarder): its latency at 200/s, and its CPU per
+   message at the throughput goal's rate, which with the model's CPU per window bounds what one-window
+   messages can reach on these cores whatever the daemon does;
 3. end to end, `hush serve` in its own process over TCP loopback: a paced load generator (its own process,
    timestamps only, no per-sample Python) and a subscriber that records when each seq came back. The
    highest offered rate answered in full with bounded latency is the sustained throughput; latency
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+import os
 import signal
 import subprocess
 import sys
@@ -78,16 +81,19 @@ def _model_proc(model_path: str, batch: int, intra: int, workers: int, engine: s
             runner.run_scaled(zb)
 
     work()
-    rates = []  # three timings, the median kept: one lucky or unlucky second on a shared machine is not the bar
+    # Three timings, the median kept: one lucky or unlucky second on a shared machine is not the bar.
+    rates, cpu = [], []
     with ThreadPoolExecutor(workers) as pool:
         for _ in range(3):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()  # process_time: every thread, Lite's own included
             for f in [pool.submit(work) for _ in range(workers)]:
                 f.result()
             rates.append(workers * calls * batch / (time.perf_counter() - t))
+            cpu.append((time.process_time() - c) / (workers * calls * batch))
     q.put({"b1_ms": b1 * 1e3, "b1_paced_p50_ms": float(np.percentile(paced, 50)) * 1e3,  # one dict, one put
            "b1_paced_p99_ms": float(np.percentile(paced, 99)) * 1e3,
-           "batched_windows_per_s": float(np.median(rates)), "batched_runs": rates})
+           "batched_windows_per_s": float(np.median(rates)), "batched_runs": rates,
+           "batched_cpu_us_per_window": float(np.median(cpu)) * 1e6})
 
 
 def time_model_in_process(*args: Any) -> dict[str, float]:
@@ -112,14 +118,17 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any) -> dict[st
             say(f"  model, {n} worker(s), threads {intra or 'auto'}, {engine:5s}: batch 1 "
                 f"{r['b1_ms']:.3f} ms/call (at 200 calls/s: p50 {r['b1_paced_p50_ms']:.3f}, p99 "
                 f"{r['b1_paced_p99_ms']:.3f}); batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s (median of "
-                f"{', '.join(f'{x:,.0f}' for x in r['batched_runs'])})")
+                f"{', '.join(f'{x:,.0f}' for x in r['batched_runs'])}; "
+                f"{r['batched_cpu_us_per_window']:.0f} us CPU per window)")
     p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
     out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
     say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
     best_b1 = min(out["configs"], key=lambda c: c["b1_ms"])
     out["b1_ms"] = best_b1["b1_ms"]
     out["b1_paced_p50_ms"], out["b1_paced_p99_ms"] = best_b1["b1_paced_p50_ms"], best_b1["b1_paced_p99_ms"]
-    out["batched_windows_per_s"] = max(c["batched_windows_per_s"] for c in out["configs"])
+    best = max(out["configs"], key=lambda c: c["batched_windows_per_s"])
+    out["batched_windows_per_s"], out["batched_cpu_us_per_window"] = (best["batched_windows_per_s"],
+                                                                      best["batched_cpu_us_per_window"])
     return out
 
 
@@ -178,7 +187,7 @@ def _generator(endpoint: str, rate: float, seconds: float, k: int, result: Any) 
     sent = np.zeros(n)
     interval = k / rate
     start = time.perf_counter() + 0.05
-    i = 0
+    i, cpu = 0, time.process_time()
     # Bursts every millisecond rather than a busy-wait per message: spinning would take a core away from
     # the daemon on a 2-core machine. Each message's own send time is recorded.
     while i < n:
@@ -189,7 +198,7 @@ def _generator(endpoint: str, rate: float, seconds: float, k: int, result: Any) 
             sock.send(bodies[i])
             i += 1
         time.sleep(0.001)
-    result.put(sent.tobytes())
+    result.put((sent.tobytes(), time.process_time() - cpu))
     sock.close(linger=10_000)
     ctx.term()
 
@@ -209,17 +218,30 @@ def offered_load(inp: str, out: str, rate: float, seconds: float, k: int) -> dic
     gen = spawn.Process(target=_generator, args=(inp, rate, seconds, k, q))
     gen.start()
     n = max(1, int(rate * seconds / k))
-    # Timestamp on arrival, decode after the run (less CPU taken from the daemon while it runs).
+    # Timestamp on arrival, decode after the run (less CPU taken from the daemon while it runs). Above 2,000
+    # messages/s (the throughput points), read what has arrived every millisecond rather than wake for each
+    # message: on 2 cores the subscriber's wake-ups are CPU the daemon needs (latencies there are then good
+    # to ~1 ms; the light points below are timed per message).
     arrivals: list[tuple[float, bytes]] = []
+    nap = 0.001 if rate / k > 2000 else 0.0
+    cpu = time.process_time()  # this process: the subscriber and its ZeroMQ I/O thread
     while len(arrivals) < n and sub.poll(3000):
-        topic, body = sub.recv_multipart()
-        if topic != protocol.READY_TOPIC:
-            arrivals.append((time.perf_counter(), body))
+        while True:
+            try:
+                topic, body = sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if topic != protocol.READY_TOPIC:
+                arrivals.append((time.perf_counter(), body))
+        if nap:
+            time.sleep(nap)
+    cpu = time.process_time() - cpu
     recv_t = np.full(n, np.nan)
     for t, body in arrivals:
         recv_t[msgpack.unpackb(body)["seq"]] = t
     got = int(np.isfinite(recv_t).sum())
-    sent = np.frombuffer(q.get(timeout=60), dtype=np.float64)
+    sent_bytes, gen_cpu = q.get(timeout=60)
+    sent = np.frombuffer(sent_bytes, dtype=np.float64)
     gen.join(30)
     sub.close(linger=0)
     ctx.term()
@@ -229,7 +251,7 @@ def offered_load(inp: str, out: str, rate: float, seconds: float, k: int) -> dic
             "achieved_windows_per_s": got * k / span if got else 0.0,
             "p50_ms": float(np.percentile(lat, 50)) if got else float("nan"),
             "p99_ms": float(np.percentile(lat, 99)) if got else float("nan"),
-            "max_ms": float(lat.max()) if got else float("nan")}
+            "max_ms": float(lat.max()) if got else float("nan"), "clients_cpu_s": gen_cpu + cpu}
 
 
 def _forwarder(inp: str, out: str, ready: Any) -> None:
@@ -258,8 +280,9 @@ def _forwarder(inp: str, out: str, ready: Any) -> None:
 
 
 @contextmanager
-def forwarder() -> Iterator[tuple[str, str]]:
-    """A bare forwarder (_forwarder) in its own process on loopback: yields its (input, output) endpoints.
+def forwarder() -> Iterator[tuple[str, str, int]]:
+    """A bare forwarder (_forwarder) in its own process on loopback: yields its (input, output) endpoints
+    and its pid.
     The same generator and subscriber through it instead of the daemon measure the transport alone: two
     loopback hops and three processes waking, no decoding, no model."""
     from hush.demo import free_port
@@ -271,10 +294,35 @@ def forwarder() -> Iterator[tuple[str, str]]:
     proc.start()
     try:
         ready.get(timeout=60)
-        yield inp, out
+        assert proc.pid is not None  # started
+        yield inp, out, proc.pid
     finally:
         proc.terminate()
         proc.join(10)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, every thread) process `pid` has used so far; None without Linux's /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def transport_cost(f_in: str, f_out: str, pid: int, rate: float, seconds: float) -> dict[str, float] | None:
+    """CPU per message of the transport alone at `rate` one-window messages/s through the forwarder `pid`:
+    the generator, the forwarder and the subscriber together, i.e. what a daemon that did nothing but pass
+    messages on would still cost, with the bench's own clients, on this machine's cores."""
+    before = cpu_seconds(pid)
+    r = offered_load(f_in, f_out, rate, seconds, 1)
+    after = cpu_seconds(pid)
+    if before is None or after is None or not r["received"]:
+        return None
+    return {"rate": rate, "received": r["received"], "lost": r["lost"],
+            "cpu_us_per_message": (after - before + r["clients_cpu_s"]) / r["received"] * 1e6,
+            "clients_cpu_us_per_message": r["clients_cpu_s"] / r["received"] * 1e6}
 
 
 def start_daemon(model: Path, inp: str, out: str, flags: list[str], log: Path) -> Any:
@@ -304,7 +352,8 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
     model_path = Path(model) if model else DEFAULT_MODEL
     flags = ["--max-batch", str(max_batch), "--max-wait-ms", str(max_wait_ms), *(serve_flags or [])]
     result: dict[str, Any] = {"model": str(model_path), "max_batch": max_batch, "max_wait_ms": max_wait_ms,
-                              "serve_flags": flags}
+                              "serve_flags": flags, "cores": len(os.sched_getaffinity(0))
+                              if hasattr(os, "sched_getaffinity") else os.cpu_count()}
     # The stages run first: once TensorFlow has run in a process, its thread pools keep spinning for a
     # while and would be charged to the stages.
     say("1. the daemon's own cost per window, stage by stage (no model, TensorFlow not yet loaded)")
@@ -324,7 +373,7 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
     try:
         # 200 windows/s, three times, each time also through a bare forwarder (the transport alone): a p99
         # of 2,000 windows moves from one run to the next here, and the two are compared run by run.
-        with forwarder() as (f_in, f_out):
+        with forwarder() as (f_in, f_out, f_pid):
             offered_load(inp, outp, 200, 1.0, 1)  # warm both paths
             offered_load(f_in, f_out, 200, 1.0, 1)
             for _ in range(1 if quick else 3):
@@ -333,6 +382,12 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
                     f"p99 {floor[-1]['p99_ms']:.2f}")
                 runs.append(offered_load(inp, outp, 200, 10.0, 1))
                 _say_run(say, runs[-1])
+            # What passing one-window messages costs at the rate the throughput goal asks for, daemon aside.
+            result["transport_cost"] = tc = transport_cost(f_in, f_out, f_pid, 0.8 * batched, seconds)
+            if tc:
+                say(f"  transport alone at {tc['rate']:,.0f} messages/s: {tc['cpu_us_per_message']:.1f} us CPU per "
+                    f"message (generator + forwarder + subscriber; the clients {tc['clients_cpu_us_per_message']:.1f}),"
+                    f" lost {tc['lost']:.0f}")
         result["transport_floor"] = {"p50_ms": float(np.median([r["p50_ms"] for r in floor])),
                                      "p99_ms": float(np.median([r["p99_ms"] for r in floor])), "runs": floor}
         for rate in [1000.0] if quick else [500.0, 1000.0, 2000.0]:
@@ -382,6 +437,15 @@ def summarize(result: dict[str, Any]) -> None:
         result["ratios"]["p99_at_200_above_transport_over_model_b1"] = (
             (p99_200 - result["transport_floor"]["p99_ms"]) / m["b1_ms"])
     result["sustained_windows_per_s"] = {"k1": sustained(1), "k8": sustained(8)}
+    tc = result.get("transport_cost")
+    if tc:  # the most one-window messages these cores can carry if the daemon cost no more than the forwarder
+        cores = result.get("cores") or 2
+        ceiling = cores * 1e6 / (m["batched_cpu_us_per_window"] + tc["cpu_us_per_message"])
+        result["k1_ceiling_windows_per_s"] = ceiling
+        result["ratios"]["k1_ceiling_over_model_batched"] = ceiling / batched
+        # At the goal's 0.8, what each message may cost the daemon beyond what the forwarder spends on it
+        result["k1_budget_us_at_goal"] = (cores * 1e6 / (0.8 * batched) - m["batched_cpu_us_per_window"]
+                                          - tc["cpu_us_per_message"])
     # The best load point that passed; say so when a lower one did not (a noisy moment on a shared machine,
     # or a real limit: the JSON has every run).
     result["first_loss_windows_per_s"] = {f"k{k}": min((r["offered_windows_per_s"] for r in runs
@@ -407,6 +471,12 @@ def table(r: dict[str, Any]) -> str:
         ("daemon's own cost, no model", f"{sum(r['daemon_stages_us'].values()):.1f} us per window"),
         ("ratio: end to end / model batched", f"{ra['sustained_k1_over_model_batched']:.2f} (k=1), "
                                               f"{ra['sustained_k8_over_model_batched']:.2f} (k=8)   goal >= 0.8"),
+        *([("  k=1 ceiling on these cores", f"{ra['k1_ceiling_over_model_batched']:.2f} ({r['cores']} cores / "
+            f"(model {m['batched_cpu_us_per_window']:.0f} + transport {r['transport_cost']['cpu_us_per_message']:.0f}"
+            " us CPU per window): a daemon costing no more than a bare forwarder)"),
+           ("  k=1 at 0.8 leaves the daemon", f"{r['k1_budget_us_at_goal']:.1f} us CPU per message beyond a bare "
+            f"forwarder's; decode + batch + encode alone take {_own_work_us(r):.1f} (stage 1)")]
+          if "k1_ceiling_over_model_batched" in ra else []),
         ("ratio: model batched / predict()", f"{ra['model_batched_over_predict']:,.0f}x"),
         ("ratio: end to end / predict()", f"{ra['sustained_best_over_predict']:,.0f}x   goal >= 300"),
         ("ratio: p99 at 200/s / model batch 1", f"{ra['p99_at_200_over_model_b1']:.2f}   goal <= 3"),
@@ -415,11 +485,16 @@ def table(r: dict[str, Any]) -> str:
     ]
     if "transport_floor" in r:
         fl = r["transport_floor"]
-        rows += [("  the transport alone at 200/s (no daemon)",
+        rows += [("  transport alone at 200/s (no daemon)",
                   f"p50 {fl['p50_ms']:.2f} ms, p99 {fl['p99_ms']:.2f} ms"),
                  ("  end to end p99 above the transport's", f"{ra['p99_at_200_above_transport_over_model_b1']:.2f} "
                                                           "batch-1 calls")]
     return "\n".join(f"{a:<42}{b_}" for a, b_ in rows)
+
+
+def _own_work_us(r: dict[str, Any]) -> float:
+    """The daemon's stages a forwarder does not do (it receives and sends too), in us per window."""
+    return sum(v for k, v in r["daemon_stages_us"].items() if k not in ("receive", "send"))
 
 
 def plot(path: Path, runs: list[dict[str, float]]) -> None:

@@ -19,11 +19,17 @@ def test_offered_load_counts_every_window_back(server: Any, k: int) -> None:
     assert server.counters()["windows_out"] >= 200
 
 
-def test_the_bare_forwarder_passes_every_window_through() -> None:
-    with bench.forwarder() as (inp, out):
+def test_the_bare_forwarder_passes_every_window_through_and_its_cost_is_counted() -> None:
+    with bench.forwarder() as (inp, out, pid):
         r = bench.offered_load(inp, out, 400.0, 0.5, 1)
-    assert r["sent"] == 200 and r["received"] == 200 and r["lost"] == 0
-    assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"]
+        assert r["sent"] == 200 and r["received"] == 200 and r["lost"] == 0
+        assert 0 < r["p50_ms"] <= r["p99_ms"] <= r["max_ms"] and r["clients_cpu_s"] > 0
+        # 3,000 messages a second for a second, above the subscriber's burst threshold: still every one back
+        cost = bench.transport_cost(inp, out, pid, 3000.0, 1.0)
+    if bench.cpu_seconds(pid) is None and cost is None:
+        pytest.skip("no /proc: the forwarder's CPU cannot be read here")
+    assert cost is not None and cost["received"] == 3000 and cost["lost"] == 0
+    assert cost["cpu_us_per_message"] > cost["clients_cpu_us_per_message"] > 0
 
 
 def test_daemon_stages_times_each_stage() -> None:
@@ -63,3 +69,23 @@ def test_summarize_takes_the_best_passing_load_and_reports_the_first_loss() -> N
     bench.summarize(result)
     assert result["ratios"]["p99_at_200_above_transport_over_model_b1"] == pytest.approx(2.0)
     assert "2.00 batch-1 calls" in bench.table({**result, "max_batch": 64, "daemon_stages_us": {"decode": 5.0}})
+
+
+def test_summarize_bounds_one_window_messages_by_the_cores_the_model_and_the_transport_need() -> None:
+    result: dict[str, Any] = {
+        "cores": 2,
+        "model_alone": {"batched_windows_per_s": 10_000.0, "batched_cpu_us_per_window": 160.0,
+                        "predict_windows_per_s": 20.0, "b1_ms": 0.5, "b1_paced_p99_ms": 1.0},
+        "runs": [_run(200, 1), _run(7000, 1), _run(9000, 8)],
+        "transport_cost": {"rate": 8000.0, "received": 1, "lost": 0, "cpu_us_per_message": 40.0,
+                           "clients_cpu_us_per_message": 20.0},
+    }
+    bench.summarize(result)
+    # 2 cores / (160 + 40) us = 10,000 windows/s: 1.0 of the model's own rate
+    assert result["k1_ceiling_windows_per_s"] == pytest.approx(10_000.0)
+    assert result["ratios"]["k1_ceiling_over_model_batched"] == pytest.approx(1.0)
+    # at 0.8 of 10,000: 250 us of CPU per message in all, 200 taken by the model and the transport
+    assert result["k1_budget_us_at_goal"] == pytest.approx(50.0)
+    stages = {"receive": 3.0, "decode": 6.0, "batch + scale": 1.0, "encode": 2.0, "send": 3.0}
+    text = bench.table({**result, "max_batch": 64, "daemon_stages_us": stages})
+    assert "k=1 ceiling on these cores" in text and "50.0 us CPU per message" in text and "take 9.0" in text
