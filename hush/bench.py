@@ -6,7 +6,7 @@ Absolute times drift on shared machines; ratios taken minutes apart in one run h
 2. the daemon's own cost per window, stage by stage (receive, decode, scale, encode, send), no model, and
    the transport alone (the same load through a bare forwarder): its latency at 200/s, and its CPU per
    message at the throughput goal's rate, which with the model's CPU per window bounds what one-window
-   messages can reach on these cores whatever the daemon does;
+   messages can reach on these cores through any daemon that costs no more than that forwarder;
 3. end to end, `hush serve` in its own process over TCP loopback: a paced load generator (its own process,
    timestamps only, no per-sample Python) and a subscriber that records when each seq came back. The
    highest offered rate answered in full with bounded latency is the sustained throughput; latency
@@ -434,7 +434,7 @@ def summarize(result: dict[str, Any]) -> None:
     result["sustained_windows_per_s"] = {"k1": sustained(1), "k8": sustained(8)}
     tc = result.get("transport_cost")
     if tc:  # the most one-window messages these cores can carry if the daemon cost no more than the forwarder
-        cores = result.get("cores") or 2
+        cores = result["cores"]
         ceiling = cores * 1e6 / (m["batched_cpu_us_per_window"] + tc["cpu_us_per_message"])
         result["k1_ceiling_windows_per_s"] = ceiling
         result["ratios"]["k1_ceiling_over_model_batched"] = ceiling / batched
