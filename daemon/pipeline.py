@@ -31,6 +31,14 @@ MAX_TRACKED_STREAMS = 100_000  # per-stream counters (drops, seq gaps) stop addi
 TICK_S = 0.05  # the longest any worker sleeps before looking around again (subscriptions, shutdown)
 
 
+def overloaded(stats: Stats, topic: bytes | None, seq: int | None, windows: int, why: str) -> list[bytes]:
+    """Count a message dropped under overload (per stream, bounded) and make its `overloaded` error reply;
+    `why` says which limit it met. The I/O thread (queue full) and the model workers (waited too long) drop."""
+    stats.count_drop(topic.decode() if topic else "(unreadable)", windows, MAX_TRACKED_STREAMS)
+    return protocol.encode_error("overloaded", f"the daemon is over capacity: {why}; this message was dropped",
+                                 topic, seq)
+
+
 class ServeError(RuntimeError):
     """The daemon cannot start (a socket cannot be bound, the model cannot be served)."""
 
@@ -113,10 +121,8 @@ class Inference(threading.Thread):
         n = 0
         while n < len(windows) and now - windows[n].received > limit:
             w = windows[n]
-            self.stats.count_drop(w.topic.decode(), len(w.samples), MAX_TRACKED_STREAMS)
-            errors.append(protocol.encode_error(
-                "overloaded", f"the daemon is over capacity: this message waited {(now - w.received) * 1000:.0f} "
-                "ms for the model, longer than max_queue_ms; it was dropped", w.topic, w.seq))
+            errors.append(overloaded(self.stats, w.topic, w.seq, len(w.samples), f"it waited "
+                                     f"{(now - w.received) * 1000:.0f} ms for the model, longer than max_queue_ms"))
             n += 1
         return windows[n:] if n else windows
 

@@ -25,12 +25,13 @@ import zmq
 
 from hush import protocol
 from hush.config import ServeConfig
-from hush.daemon.pipeline import MAX_TRACKED_STREAMS, Done, Inference, Sender, ServeError, Shared, attach
+from hush.daemon.pipeline import MAX_TRACKED_STREAMS, Done, Inference, Sender, ServeError, Shared, attach, overloaded
 from hush.daemon.runner import Runner
 from hush.daemon.stats import Stats
 
 __all__ = ["Server", "ServeError"]
 log = logging.getLogger("hush.serve")
+QUEUE_FULL = "the queue of windows waiting for the model is full"
 
 
 def resolve_workers(workers: int) -> int:
@@ -289,7 +290,7 @@ class Server:
                     continue
                 k = len(win.samples)
                 if drop and len(shared.batcher) + k > shared.limit:
-                    shared.errors.append(self._overloaded(win.topic, win.seq, k))
+                    shared.errors.append(overloaded(self.stats, win.topic, win.seq, k, QUEUE_FULL))
                     continue
                 self.stats.messages_in += 1
                 self.stats.windows_in += k
@@ -306,13 +307,7 @@ class Server:
         topic, seq, windows = protocol.peek(frames, runner.window)
         if topic is not None and seq is not None:
             self._check_seq(topic, seq)  # a drop is not a gap: the stream's next seq must not count it
-        return None, self._overloaded(topic, seq, windows)
-
-    def _overloaded(self, topic: bytes | None, seq: int | None, windows: int) -> list[bytes]:
-        """Count a drop (per stream, bounded) and make its `overloaded` error reply."""
-        self.stats.count_drop(topic.decode() if topic else "(unreadable)", windows, MAX_TRACKED_STREAMS)
-        return protocol.encode_error("overloaded", "the daemon is over capacity (the queue of waiting windows is "
-                                     "full); this message was dropped", topic, seq)
+        return None, overloaded(self.stats, topic, seq, windows, QUEUE_FULL)
 
     def _accept(self, frames: list[bytes]) -> tuple[protocol.Window | None, list[bytes] | None]:
         """Decode one message: (window, None), or (None, error frames) for a bad one."""

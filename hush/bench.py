@@ -296,14 +296,21 @@ def forwarder() -> Iterator[tuple[str, str, int]]:
         proc.join(10)
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system, every thread) process `pid` has used so far; None without Linux's /proc."""
+def proc_stat(path: str) -> tuple[str, float] | None:
+    """(name, CPU seconds used so far, user + system) from a Linux /proc/<pid>/stat or
+    /proc/<pid>/task/<tid>/stat file; None when it is not there."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = Path(path).read_text()
     except OSError:
         return None
     fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (every thread) process `pid` has used so far; None without Linux's /proc."""
+    stat = proc_stat(f"/proc/{pid}/stat")
+    return stat[1] if stat else None
 
 
 def transport_cost(f_in: str, f_out: str, pid: int, rate: float, seconds: float) -> dict[str, float] | None:

@@ -22,19 +22,14 @@ from hush import bench
 from hush.demo import free_port
 from hush.paths import DEFAULT_MODEL
 
-HZ = os.sysconf("SC_CLK_TCK")
-
 
 def threads(pid: int) -> dict[int, tuple[str, float]]:
     """tid -> (name, CPU seconds so far)."""
     out = {}
     for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            stat = open(f"/proc/{pid}/task/{tid}/stat").read()
-        except FileNotFoundError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        out[int(tid)] = (stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / HZ)
+        stat = bench.proc_stat(f"/proc/{pid}/task/{tid}/stat")
+        if stat:
+            out[int(tid)] = stat
     return out
 
 
