@@ -266,18 +266,28 @@ def run_eval(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.trainer.scorecard import run_eval as evaluate
 
     evaluate(args.model or DEFAULT_MODEL, args.snr, args.windows, args.clean,
-             tuple(args.pairs) if args.pairs else None, args.out_dir)
+             tuple(args.pairs) if args.pairs else None, args.out_dir, kinds=args.noise, families=args.families,
+             fixed_level=args.fixed_level)
     return 0
 
 
 @command("eval", "score a model (RMSE, SNR gain, PRD) against classical filters tuned on the same windows",
          "hush eval models/default.keras --snr 0 10 20 30\n"
+         "  hush eval --noise white hum spikes --families held-out --fixed-level\n"
          "  hush eval ecg.keras --clean data/ecg_mitbih208.npy\n  hush eval mine.keras --pairs clean.npy noisy.npy")
 @handles(run_eval)
 def _eval(p: argparse.ArgumentParser) -> None:
+    from hush.trainer.noise import KINDS
+
     p.add_argument("model", nargs="?", help="model file (default: the shipped models/default.keras)")
     p.add_argument("--snr", type=float, nargs="+", default=[0.0, 10.0, 20.0, 30.0], help="input SNRs, dB")
-    p.add_argument("--windows", type=int, default=2000, help="synthetic windows per SNR")
+    p.add_argument("--windows", type=int, default=2000, help="synthetic windows per set, kind and SNR")
+    p.add_argument("--noise", nargs="+", choices=KINDS, metavar="KIND",
+                   help=f"noise kinds to score, one table each (default: all of {', '.join(KINDS)})")
+    p.add_argument("--families", choices=("held-out", "trained", "both"), default="both",
+                   help="synthetic windows from families no model trained on, the model's own, or both")
+    p.add_argument("--fixed-level", action="store_true",
+                   help="one noise power for all windows (set by --snr over all of them) while amplitudes vary")
     p.add_argument("--clean", metavar="FILE", help="score on the held-out tail of this clean recording")
     p.add_argument("--pairs", nargs=2, metavar=("CLEAN", "NOISY"), help="score on your own clean/noisy pairs")
     p.add_argument("--out-dir", default="eval-out", help="where eval.json and eval.png go")

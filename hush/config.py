@@ -110,15 +110,18 @@ class TrainConfig:
     families: list[str] = _f(
         ["sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk"],
         "synthetic signal families to train on",
-        items=("sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "seed_parabola"),
+        items=("sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "pulses", "spiky",
+               "ramps", "am", "seed_parabola"),
     )
     n_windows: int = _f(60_000, "synthetic windows to make (train + validation + test)", min=10)
     freq_max: float = _f(8.0, "highest frequency, in cycles per window", min=0.1)
     amplitude_min: float = _f(0.1, "smallest signal amplitude (log-uniform)", min=0.0)
     amplitude_max: float = _f(10.0, "largest signal amplitude", min=0.0)
     offset_max: float = _f(5.0, "offsets are uniform in [-offset_max, offset_max]", min=0.0)
-    noise: list[str] = _f(["white"], "noise kinds, summed at equal power (trainer/noise.py); ['seed'] is the "
-                          "tutorial's", items=("white", "pink", "brown", "spikes", "wander", "hum", "seed"))
+    noise: list[str] = _f(["white"], "noise kinds, each an equal share of the noise power (trainer/noise.py); "
+                          "['mix'] is every kind at random levels; ['seed'] is the tutorial's",
+                          items=("white", "pink", "brown", "spikes", "wander", "hum", "clip", "quantize", "dropout",
+                                 "mix", "seed"))
     rate: float = _f(360.0, "sampling rate (Hz) that hum (50/60 Hz) and wander (< 0.5 Hz) are placed by", min=1.0)
     snr_db_min: float = _f(0.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
     snr_db_max: float = _f(30.0, "highest input SNR, dB", min=-40.0, max=80.0)
@@ -129,6 +132,8 @@ class TrainConfig:
     filters: int = _f(32, "channels of the hidden layers (dilated)", min=1, max=1024)
     kernel_size: int = _f(7, "kernel size (dilated)", min=1, max=255)
     dilations: list[int] = _f([1, 2, 4, 8, 16, 1], "one hidden layer per dilation (dilated); these see 199 samples")
+    median_channels: bool = _f(False, "the network also reads running medians (3 and 5 samples) of its input: "
+                               "what removes impulses (dilated)")
     scaling: str = _f("standardize", "per-window scaling", choices=("standardize", "minmax"))
     loss: str = _f("mse", "loss in the scaled coordinates", choices=("mse", "bce"))
     epochs: int = _f(30, "passes over the training set at most", min=1)
@@ -169,7 +174,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
-_KINDS = {"int": "an integer", "float": "a number", "str": "a string",
+_KINDS = {"bool": "true or false", "int": "an integer", "float": "a number", "str": "a string",
           "list[str]": "a non-empty list of strings", "list[int]": "a non-empty list of integers >= 1"}
 
 
@@ -195,7 +200,10 @@ def check_value(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
     def bad() -> ConfigError:
         return ConfigError(f"{where}: {f.name} must be {_expected(f)}, got {value!r}")
 
-    if typ == "int":
+    if typ == "bool":
+        if not isinstance(value, bool):
+            raise bad()
+    elif typ == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad()
     elif typ == "float":
@@ -249,6 +257,9 @@ def _check_section(obj: Any, where: str) -> None:
                           f"{obj.curve_secret_key!r} and {obj.curve_clients_dir!r}")
     if isinstance(obj, TrainConfig) and "seed" in obj.noise and len(obj.noise) > 1:
         raise ConfigError(f"{where}: noise ['seed'] is the tutorial's absolute noise and combines with nothing, "
+                          f"got {obj.noise!r}")
+    if isinstance(obj, TrainConfig) and "mix" in obj.noise and len(obj.noise) > 1:
+        raise ConfigError(f"{where}: noise ['mix'] is a recipe of every kind and combines with nothing, "
                           f"got {obj.noise!r}")
     if isinstance(obj, TrainConfig) and obj.snr_db_min > obj.snr_db_max:
         raise ConfigError(f"{where}: snr_db_min ({obj.snr_db_min}) must be <= snr_db_max ({obj.snr_db_max})")
@@ -307,6 +318,8 @@ def render_toml() -> str:
             return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
         if isinstance(v, list):
             return "[" + ", ".join(fmt(x) for x in v) + "]"
+        if isinstance(v, bool):
+            return "true" if v else "false"
         return repr(v)
 
     lines = ["# Hush configuration: every setting, with its default and what it does.",

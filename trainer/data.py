@@ -97,20 +97,69 @@ def walk(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
     return np.fft.irfft(spec, n=w, axis=1)
 
 
+def pulses(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
+    """Rectangular pulse trains: sharp edges, random period (1-fmax per window), duty cycle and phase."""
+    u = _u(n, w)
+    period = 1 / _col(rng, 1.0, fmax, n)
+    phase = ((u / period + _col(rng, 0, 1, n)) % 1.0)
+    return (phase < _col(rng, 0.1, 0.9, n)).astype(float)
+
+
+def spiky(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
+    """Narrow peaks (1-6 samples wide, like heartbeats' QRS or particle counts) of random height and sign
+    on a slow sine."""
+    idx, out = np.arange(w), np.zeros((n, w))
+    count = rng.integers(1, 6, (n, 1))
+    for k in range(5):
+        at, width = _col(rng, 0, w, n), _col(rng, 1.0, 6.0, n)
+        out += (k < count) * _col(rng, 0.3, 1, n) * np.exp(-0.5 * ((idx - at) / width) ** 2)
+    return out * np.sign(_col(rng, -1, 1, n)) + _col(rng, 0, 0.3, n) * np.sin(
+        2 * np.pi * _col(rng, 0.3, 2, n) * _u(n, w) + _col(rng, 0, 2 * np.pi, n))
+
+
+def ramps(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
+    """Piecewise-linear: 2-8 knots joined by straight lines (kinks, no jumps)."""
+    count = int(rng.integers(2, 9))
+    knots = np.sort(rng.uniform(0, w, (n, count)), axis=1)
+    knots = np.concatenate([np.zeros((n, 1)), knots, np.full((n, 1), w - 1.0)], axis=1)
+    levels = rng.uniform(-1, 1, knots.shape)
+    seg = (np.arange(w)[None, None, :] >= knots[:, 1:-1, None]).sum(axis=1)  # (n, w): knot on the left
+    k0, k1 = np.take_along_axis(knots, seg, 1), np.take_along_axis(knots, seg + 1, 1)
+    v0, v1 = np.take_along_axis(levels, seg, 1), np.take_along_axis(levels, seg + 1, 1)
+    return v0 + (v1 - v0) * (np.arange(w) - k0) / np.maximum(k1 - k0, 1e-9)
+
+
+def am(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
+    """An amplitude-modulated sine: a carrier up to fmax cycles per window, a slow envelope."""
+    u = _u(n, w)
+    env = 1 + _col(rng, 0.2, 0.9, n) * np.sin(2 * np.pi * _col(rng, 0.2, 2, n) * u + _col(rng, 0, 6.3, n))
+    return env * np.sin(2 * np.pi * _col(rng, 1, fmax, n) * u + _col(rng, 0, 2 * np.pi, n))
+
+
 FAMILIES: dict[str, Family] = {
     "sines": sines, "parabola": parabola, "seed_parabola": seed_parabola, "chirp": chirp, "square": square,
-    "sawtooth": sawtooth, "damped": damped, "steps": steps, "walk": walk,
+    "sawtooth": sawtooth, "damped": damped, "steps": steps, "walk": walk, "pulses": pulses, "spiky": spiky,
+    "ramps": ramps, "am": am,
 }
 
 
-def synthetic_clean(cfg: TrainConfig, n: int, rng: np.random.Generator) -> np.ndarray:
+def synthetic_clean(cfg: TrainConfig, n: int, rng: np.random.Generator,
+                    families: dict[str, Family] | None = None) -> np.ndarray:
     """n clean windows, the families in equal shares, shuffled; amplitude and offset drawn per window."""
+    return labelled_clean(cfg, n, rng, families)[0]
+
+
+def labelled_clean(cfg: TrainConfig, n: int, rng: np.random.Generator,
+                   families: dict[str, Family] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """synthetic_clean and, per window, the index of its family in cfg.families. `families` looks the
+    names up elsewhere than FAMILIES (the held-out ones, say)."""
+    table = FAMILIES if families is None else families
     names = cfg.families
     counts = np.full(len(names), n // len(names))
     counts[: n % len(names)] += 1
     parts = []
     for name, count in zip(names, counts, strict=True):
-        x = FAMILIES[name](rng, int(count), cfg.window, cfg.freq_max)
+        x = table[name](rng, int(count), cfg.window, cfg.freq_max)
         if name != "seed_parabola":  # the seed's curve stays exactly as the tutorial made it
             peak = np.maximum(np.abs(x - x.mean(axis=1, keepdims=True)).max(axis=1, keepdims=True), 1e-9)
             amp = np.exp(rng.uniform(np.log(max(cfg.amplitude_min, 1e-6)), np.log(max(cfg.amplitude_max,
@@ -118,4 +167,6 @@ def synthetic_clean(cfg: TrainConfig, n: int, rng: np.random.Generator) -> np.nd
             x = x / peak * amp + rng.uniform(-cfg.offset_max, cfg.offset_max, (int(count), 1))
         parts.append(x)
     clean = np.concatenate(parts)
-    return clean[rng.permutation(n)]
+    label = np.repeat(np.arange(len(names)), counts)
+    perm = rng.permutation(n)
+    return clean[perm], label[perm]

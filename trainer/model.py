@@ -26,21 +26,58 @@ def seed_model(window: int) -> Any:
     return keras.Model(inp, out, name="seed")
 
 
-def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[int]) -> Any:
+def _shift(x: Any, by: int, window: int) -> Any:
+    """x moved by `by` samples along time (positive: later), its edge sample repeated: built-in layers
+    only, so the model file loads anywhere without custom code."""
+    from keras import layers
+
+    if by > 0:
+        edge = layers.Cropping1D((0, window - 1))(x)
+        return layers.Concatenate(axis=1)([edge] * by + [layers.Cropping1D((0, by))(x)])
+    edge = layers.Cropping1D((window - 1, 0))(x)
+    return layers.Concatenate(axis=1)([layers.Cropping1D((-by, 0))(x)] + [edge] * -by)
+
+
+def _medians(x: Any, window: int) -> tuple[Any, Any]:
+    """Running medians of 3 and of 5 samples, by min/max networks (exact for any input)."""
+    from keras import layers
+
+    def med3(a: Any, b: Any, c: Any) -> Any:
+        return layers.Maximum()([layers.Minimum()([a, b]), layers.Minimum()([layers.Maximum()([a, b]), c])])
+
+    m2, m1, p1, p2 = (_shift(x, d, window) for d in (2, 1, -1, -2))
+    med_3 = med3(m1, x, p1)
+    f = layers.Maximum()([layers.Minimum()([m2, m1]), layers.Minimum()([p1, p2])])
+    g = layers.Minimum()([layers.Maximum()([m2, m1]), layers.Maximum()([p1, p2])])
+    return med_3, med3(x, f, g)
+
+
+def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[int],
+                  median_channels: bool = False) -> Any:
     """A residual denoiser: dilated 'same' convolutions estimate the noise, which is subtracted.
 
     Predicting the noise (the residual) leaves the network a small, zero-mean target, and a window that is
     already clean passes through nearly untouched. Dilations 1, 2, 4, 8, 16, 1 with kernel 7 see 199 samples:
     every output sample sees the whole window.
+
+    With `median_channels`, the network also reads the running medians of 3 and 5 samples of its input, and
+    its last layer reads the input channels beside the hidden ones: an order statistic is what removes
+    impulses, and convolutions with ReLUs learn it only approximately; given it, the network can answer
+    like a median filter where there are spikes and like itself elsewhere.
     """
     import keras
     from keras import layers
 
     inp = keras.Input((window, 1), name="noisy")
     x = inp
+    if median_channels:
+        x = layers.Concatenate(name="with_medians")([inp, *_medians(inp, window)])
+    feats = x
     for i, d in enumerate(dilations):
         x = layers.Conv1D(filters, kernel_size, dilation_rate=d, padding="same", activation="relu",
                           name=f"conv{i}_d{d}")(x)
+    if median_channels:
+        x = layers.Concatenate(name="hidden_and_input")([x, feats])
     noise = layers.Conv1D(1, kernel_size, padding="same", name="noise")(x)
     out = layers.Subtract(name="denoised")([inp, noise])
     return keras.Model(inp, out, name="dilated")
@@ -49,4 +86,4 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
 def build(cfg: TrainConfig) -> Any:
     if cfg.architecture == "seed":
         return seed_model(cfg.window)
-    return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations)
+    return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations, cfg.median_channels)

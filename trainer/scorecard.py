@@ -2,8 +2,11 @@
 filters tuned over a grid on those very windows (a generous bar), through the same path the daemon serves.
 
 Sources of windows, one per run:
-- synthetic (default): fresh windows of the families and noise kinds the model was trained on, drawn with a
-  seed the trainer never used;
+- synthetic (default): fresh windows, drawn with a seed the trainer never used, in two sets: `held-out`
+  (trainer/heldout.py: families no default recipe trains on, at amplitudes 0.001-1000 and offsets +-1000)
+  and `trained` (the model's own families and ranges). Each set is scored under every noise kind
+  (`--noise`) at each SNR, per window or (`--fixed-level`) with one noise power for every window while the
+  signal's amplitude varies, as a sensor makes it. Margins are given overall and per family;
 - `--clean FILE`: the last `test_fraction` of a clean recording (the part `hush train --clean` held out),
   cut every W/2 samples, with noise from the model's noise kinds; plus a stream test: the held-out part
   denoised as one noisy stream, window by window (hop W) and stitched (hop W/2), to measure seams;
@@ -25,7 +28,8 @@ from hush.clients.stitch import Stitcher
 from hush.config import TrainConfig, build_section
 from hush.samples import cut_windows, load_samples
 from hush.trainer import data, evaluate
-from hush.trainer.noise import add_noise
+from hush.trainer.heldout import HELDOUT
+from hush.trainer.noise import KINDS, add_noise, add_noise_at_level
 
 EDGE = 10  # samples at each end of a window that count as "near the edge"
 
@@ -50,23 +54,23 @@ def _load_array(path: str, window: int) -> np.ndarray:
 
 
 def score_windows(denoise: Callable[[np.ndarray], np.ndarray], clean: np.ndarray,
-                  noisy: np.ndarray) -> dict[str, Any]:
+                  noisy: np.ndarray, rate: float = 360.0) -> dict[str, Any]:
     """The model and every tuned baseline on one set of windows; margin = model gain - best baseline gain."""
     model = evaluate.compare(clean, noisy, denoise(noisy))
-    baselines = evaluate.best_baselines(clean, noisy)
+    baselines = evaluate.best_baselines(clean, noisy, rate)
     best = max(baselines, key=lambda k: baselines[k]["snr_gain_db"])
     return {"model": model, "baselines": baselines, "best_baseline": best,
             "margin_db": model["snr_gain_db"] - baselines[best]["snr_gain_db"]}
 
 
 def stream_seams(denoise: Callable[[np.ndarray], np.ndarray], x: np.ndarray, cfg: TrainConfig, snr_db: float,
-                 rng: np.random.Generator) -> dict[str, float]:
+                 rng: np.random.Generator, kinds: list[str] | None = None) -> dict[str, float]:
     """One noisy stream denoised window by window (hop W) and stitched (hop W/2): RMSE overall and within
     EDGE samples of the hop-W windows' edges."""
     w = cfg.window
     n = (x.size // w) * w
     x = x[:n]
-    noisy = add_noise(x[None, :], cfg, rng, snr_db)[0]
+    noisy = add_noise(x[None, :], cfg, rng, snr_db, kinds)[0]
     plain = denoise(noisy.reshape(-1, w)).reshape(-1)
     hop = w // 2
     starts = range(0, n - w + 1, hop)
@@ -86,9 +90,70 @@ def stream_seams(denoise: Callable[[np.ndarray], np.ndarray], x: np.ndarray, cfg
             "rmse_stitched_edges": rmse(stitched, edge), "rmse_stitched_middle": rmse(stitched, ~edge)}
 
 
+HELD_OUT_RANGES: dict[str, Any] = dict(amplitude_min=0.001, amplitude_max=1000.0, offset_max=1000.0)
+SETS = ("held-out", "trained")
+TABLE_NAMES = {"moving average": "mov.avg", "Savitzky-Golay": "Sav-Gol", "Butterworth filtfilt": "Butter",
+               "Wiener": "Wiener", "median": "median", "notch": "notch"}
+
+
+def synthetic_sets(cfg: TrainConfig, which: str) -> dict[str, tuple[TrainConfig, dict[str, data.Family]]]:
+    """The windows' recipes: `held-out` is every family of trainer/heldout.py at amplitudes and offsets
+    beyond the default training's (0.001-1000, +-1000); `trained` is the model's own families and ranges."""
+    sets = {"held-out": (dataclasses.replace(cfg, families=list(HELDOUT), **HELD_OUT_RANGES), HELDOUT),
+            "trained": (cfg, data.FAMILIES)}
+    return {k: v for k, v in sets.items() if which in (k, "both")}
+
+
+def score_groups(denoise: Callable[[np.ndarray], np.ndarray], clean: np.ndarray, noisy: np.ndarray,
+                 groups: dict[str, np.ndarray], rate: float) -> dict[str, dict[str, Any]]:
+    """score_windows for several groups of the same windows (each filter tuned per group)."""
+    y = denoise(noisy)
+    base = evaluate.best_baselines_by_group(clean, noisy, groups, rate)
+    out = {}
+    for g, mask in groups.items():
+        b = base[g]
+        best = max(b, key=lambda k: b[k]["snr_gain_db"])
+        model = evaluate.compare(clean[mask], noisy[mask], y[mask])
+        out[g] = {"model": model, "baselines": b, "best_baseline": best,
+                  "margin_db": model["snr_gain_db"] - b[best]["snr_gain_db"]}
+    return out
+
+
+def synthetic_eval(runner: Any, cfg: TrainConfig, snrs: list[float], n: int, kinds: list[str], which: str,
+                   fixed_level: bool, rng: np.random.Generator, out: Path) -> dict[str, Any]:
+    """Every set x noise kind x SNR: the model against the tuned filters, overall and per family; a PNG
+    per set and kind."""
+    result: dict[str, Any] = {}
+    for set_name, (set_cfg, table) in synthetic_sets(cfg, which).items():
+        clean, label = data.labelled_clean(set_cfg, n, rng, table)
+        groups = {"all": np.ones(n, bool), **{f: label == i for i, f in enumerate(set_cfg.families)}}
+        result[set_name] = {"families": set_cfg.families, "kinds": {}}
+        for kind in kinds:
+            rows: dict[str, Any] = {}
+            shown: tuple[np.ndarray, ...] | None = None
+            for snr in snrs:
+                if fixed_level:
+                    noisy = add_noise_at_level(clean, [kind], rng, cfg.rate, snr)
+                else:
+                    noisy = add_noise(clean, cfg, rng, snr, [kind])
+                r = score_groups(runner.denoise, clean, noisy, groups, cfg.rate)
+                rows[str(snr)] = {**r["all"], "families": {f: r[f] for f in set_cfg.families}}
+                if shown is None or snr == 10:
+                    best = r["all"]["best_baseline"]
+                    pick = np.concatenate([np.flatnonzero(label == i)[:1] for i in range(len(set_cfg.families))])
+                    shown = (clean[pick], noisy[pick], runner.denoise(noisy[pick]), evaluate.best_estimate(
+                        noisy[pick], best, r["all"]["baselines"][best]["setting"], cfg.rate), np.array([snr]))
+            result[set_name]["kinds"][kind] = rows
+            plot_kind(out / f"eval-{set_name}-{kind}.png", f"{set_name} families, {kind} noise", rows,
+                      shown, [set_cfg.families[i] for i in range(len(set_cfg.families))])
+    return result
+
+
 def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_path: str | None = None,
              pairs: tuple[str, str] | None = None, out_dir: str | Path = "eval-out",
-             say: Callable[[str], None] = print) -> dict[str, Any]:
+             say: Callable[[str], None] = print, kinds: list[str] | None = None, families: str = "both",
+             fixed_level: bool = False) -> dict[str, Any]:
+    """Score a model file; see the module docstring for the sources. Writes eval.json and PNGs to out_dir."""
     from hush.daemon.runner import Runner
 
     meta = modelfile.read_meta(model_path)
@@ -99,37 +164,47 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
     rng = np.random.default_rng(cfg.seed + 10_007)  # windows the trainer never drew
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"model": meta["id"], "by_snr": {}}
-    examples: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    result: dict[str, Any] = {"model": meta["id"], "trained_on": {"families": cfg.families, "noise": cfg.noise,
+                                                                  "snr_db": [cfg.snr_db_min, cfg.snr_db_max]}}
+    if pairs or clean_path:
+        return recording_eval(runner, meta, cfg, snrs, clean_path, pairs, out, say, rng, result)
+    kinds = kinds or list(KINDS)
+    result["source"] = {"kind": "synthetic", "windows": n, "noise": kinds, "rate_hz": cfg.rate,
+                        "noise_level": "fixed over the windows" if fixed_level else "per window"}
+    result["sets"] = synthetic_eval(runner, cfg, snrs, n, kinds, families, fixed_level, rng, out)
+    say(synthetic_tables(result))
+    (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    say(f"wrote {out / 'eval.json'} and {len(list(out.glob('eval-*.png')))} pictures in {out}/")
+    return result
 
+
+def recording_eval(runner: Any, meta: dict[str, Any], cfg: TrainConfig, snrs: list[float],
+                   clean_path: str | None, pairs: tuple[str, str] | None, out: Path,
+                   say: Callable[[str], None], rng: np.random.Generator, result: dict[str, Any]) -> dict[str, Any]:
+    """`--pairs` or `--clean`: one table by SNR, the seams of a stream, eval.json and eval.png."""
+    result["by_snr"] = {}
+    examples: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    noise_kinds = ["white"] if cfg.noise == ["mix"] else cfg.noise
     if pairs:
         c, z = _load_array(pairs[0], cfg.window), _load_array(pairs[1], cfg.window)
         if c.shape != z.shape or c.shape[1] != cfg.window:
             raise ValueError(f"pairs must be matching (n, {cfg.window}) arrays, got {c.shape} and {z.shape}")
         result["source"] = {"kind": "pairs", "clean": pairs[0], "noisy": pairs[1], "windows": len(c)}
-        r = score_windows(runner.denoise, c, z)
-        result["by_snr"]["given"] = r
+        result["by_snr"]["given"] = score_windows(runner.denoise, c, z, cfg.rate)
         examples = (c, z, runner.denoise(z[:4]))
     else:
-        if clean_path:
-            x = load_samples(clean_path)
-            tail = x[int(round(x.size * (1 - cfg.test_fraction))):]
-            clean = cut_windows(tail, cfg.window, cfg.window // 2)
-            result["source"] = {"kind": "recording", "path": clean_path, "held_out_samples": int(tail.size),
-                                "windows": len(clean)}
-        else:
-            clean = data.synthetic_clean(cfg, n, rng)
-            result["source"] = {"kind": "synthetic", "families": cfg.families, "windows": n}
-        result["source"]["noise"] = cfg.noise
+        assert clean_path is not None
+        x = load_samples(clean_path)
+        tail = x[int(round(x.size * (1 - cfg.test_fraction))):]
+        clean = cut_windows(tail, cfg.window, cfg.window // 2)
+        result["source"] = {"kind": "recording", "path": clean_path, "held_out_samples": int(tail.size),
+                            "windows": len(clean), "noise": noise_kinds}
         for snr in snrs:
-            noisy = add_noise(clean, cfg, rng, snr)
-            r = score_windows(runner.denoise, clean, noisy)
-            result["by_snr"][str(snr)] = r
+            noisy = add_noise(clean, cfg, rng, snr, noise_kinds)
+            result["by_snr"][str(snr)] = score_windows(runner.denoise, clean, noisy, cfg.rate)
             if examples is None or snr == 10:
                 examples = (clean[:4], noisy[:4], runner.denoise(noisy[:4]))
-        if clean_path:
-            result["stream"] = stream_seams(runner.denoise, tail, cfg, 10.0, rng)
-
+        result["stream"] = stream_seams(runner.denoise, tail, cfg, 10.0, rng, noise_kinds)
     say(table(result))
     (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(out / "eval.png", result, examples)
@@ -137,17 +212,47 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
     return result
 
 
+def _gain_row(label: str, r: dict[str, Any]) -> str:
+    b = r["baselines"]
+    cells = "".join(f"{b[k]['snr_gain_db']:>+9.2f}" if k in b else f"{'-':>9}" for k in TABLE_NAMES)
+    m = r["model"]
+    return f"{label:>10}{m['snr_gain_db']:>+9.2f}{cells}{r['margin_db']:>+9.2f}  {m['snr_out_db']:>8.2f}"
+
+
+def _gain_header() -> str:
+    return (f"{'input SNR':>10}{'model':>9}" + "".join(f"{v:>9}" for v in TABLE_NAMES.values())
+            + f"{'margin':>9}  {'SNR out':>8}")
+
+
+def synthetic_tables(result: dict[str, Any]) -> str:
+    """Per set: margin by kind and SNR, the white-noise table in full, margins per family (white)."""
+    src = result["source"]
+    lines = [f"model {result['model']}; {src['windows']} windows per set; noise level {src['noise_level']}; "
+             "SNR gain in dB, mean over windows; margin = model gain - best filter's, each filter tuned on the "
+             "very windows scored (an oracle)"]
+    for set_name, s in result["sets"].items():
+        kinds = s["kinds"]
+        snrs = list(next(iter(kinds.values())))
+        lines += ["", f"[{set_name}] families: {', '.join(s['families'])}",
+                  f"{'margin':<10}" + "".join(f"{k + ' dB':>9}" for k in snrs) + "   out-in at the highest SNR"]
+        for kind, rows in kinds.items():
+            top = rows[snrs[-1]]["model"]
+            lines.append(f"{kind:<10}" + "".join(f"{rows[k]['margin_db']:>+9.2f}" for k in snrs)
+                         + f"   {top['snr_gain_db']:>+6.2f}")
+        for kind in ("white", "mix"):
+            if kind in kinds:
+                lines += [f"{kind} noise, gains:", _gain_header()]
+                lines += [_gain_row(snr, r) for snr, r in kinds[kind].items()]
+                lines.append(f"{kind} noise, margin per family:")
+                lines += [f"  {f:<12}" + "".join(f"{kinds[kind][k]['families'][f]['margin_db']:>+9.2f}"
+                                                  for k in snrs) for f in s["families"]]
+    return "\n".join(lines)
+
+
 def table(result: dict[str, Any]) -> str:
     lines = [f"model {result['model']} on {result['source']['kind']} windows ({result['source']['windows']}); "
-             "SNR gain in dB, mean over windows",
-             f"{'input SNR':>10}{'model':>9}{'mov.avg':>9}{'Sav-Gol':>9}{'Butter':>9}{'Wiener':>9}"
-             f"{'margin':>9}  {'SNR out':>8}"]
-    for snr, r in result["by_snr"].items():
-        b = r["baselines"]
-        cells = "".join(f"{b[k]['snr_gain_db']:>+9.2f}" if k in b else f"{'-':>9}"
-                        for k in ("moving average", "Savitzky-Golay", "Butterworth filtfilt", "Wiener"))
-        lines.append(f"{snr:>10}{r['model']['snr_gain_db']:>+9.2f}{cells}{r['margin_db']:>+9.2f}  "
-                     f"{r['model']['snr_out_db']:>8.2f}")
+             "SNR gain in dB, mean over windows", _gain_header()]
+    lines += [_gain_row(snr, r) for snr, r in result["by_snr"].items()]
     lines.append("margin: model gain minus the best baseline's, each baseline tuned on these windows")
     if "stream" in result:
         s = result["stream"]
@@ -156,6 +261,43 @@ def table(result: dict[str, Any]) -> str:
                      f"{s['rmse_plain_middle']:.4g}); stitched {s['rmse_stitched']:.4g} (edges "
                      f"{s['rmse_stitched_edges']:.4g}, middle {s['rmse_stitched_middle']:.4g})")
     return "\n".join(lines)
+
+
+def plot_kind(path: Path, title: str, rows: dict[str, Any], shown: tuple[np.ndarray, ...] | None,
+              names: list[str]) -> None:
+    """Gain against input SNR for the model and every filter, and a few windows (noisy, clean, model, the
+    best filter) at 10 dB."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(14, 6))
+    ax = fig.add_subplot(1, 3, 1)
+    x = [float(k) for k in rows]
+    ax.plot(x, [r["model"]["snr_gain_db"] for r in rows.values()], "o-", lw=2, label="hush model")
+    for name in TABLE_NAMES:
+        ax.plot(x, [r["baselines"][name]["snr_gain_db"] if name in r["baselines"] else np.nan
+                    for r in rows.values()], ".--", label=name)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set(xlabel="input SNR, dB", ylabel="SNR gain, dB", title=title)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    if shown is not None:
+        c, z, y, b, snr = shown
+        k = min(8, len(c))
+        for i in range(k):
+            a = fig.add_subplot(k, 3, (3 * i + 2, 3 * i + 3))
+            a.plot(z[i], color="0.75", lw=0.8, label="noisy")
+            a.plot(c[i], color="tab:green", lw=1.4, label="clean")
+            a.plot(b[i], color="tab:orange", lw=1.0, label="best filter")
+            a.plot(y[i], color="tab:blue", lw=1.0, label="model")
+            a.set_title(f"{names[i]} at {snr[0]:g} dB", fontsize=8)
+            if i == 0:
+                a.legend(fontsize=7, ncol=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
 
 
 def plot(path: Path, result: dict[str, Any],

@@ -1,0 +1,114 @@
+"""Noise kinds, held-out families and the classical baselines: the rules `hush eval` relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hush.config import TrainConfig
+from hush.trainer import data, evaluate, noise
+from hush.trainer.heldout import HELDOUT
+
+CFG = TrainConfig(families=["sines", "chirp", "steps", "walk", "pulses", "spiky", "ramps", "am"])
+
+
+def _snr(clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    return 10 * np.log10(clean.var(axis=1) / ((noisy - clean) ** 2).mean(axis=1))
+
+
+@pytest.mark.parametrize("kind", [k for k in noise.KINDS if k != "dropout"])
+def test_every_kind_has_the_asked_snr(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    clean = data.synthetic_clean(CFG, 1000, rng)
+    for snr in (0.0, 10.0, 25.0):
+        got = _snr(clean, noise.add_noise(clean, CFG, rng, snr, [kind]))
+        assert abs(np.median(got) - snr) < 0.3, (kind, snr, np.median(got))
+
+
+def test_dropouts_reach_the_snr_where_the_signal_allows() -> None:
+    """Held values can only do so much harm to a slow signal; on a busy one the SNR is met."""
+    rng = np.random.default_rng(4)
+    clean = data.synthetic_clean(TrainConfig(families=["sines"], freq_max=12.0), 500, rng)
+    got = _snr(clean, noise.add_noise(clean, CFG, rng, 10.0, ["dropout"]))
+    assert abs(np.median(got) - 10.0) < 1.0
+    held = noise.add_noise(clean, CFG, rng, 10.0, ["dropout"]) - clean
+    assert (held == 0).mean() > 0.3  # most samples are untouched: the error is runs of held values
+
+
+def test_noise_kinds_look_like_themselves() -> None:
+    rng = np.random.default_rng(5)
+    clean = np.zeros((400, 150)) + np.sin(np.linspace(0, 6, 150))
+    spikes = noise.add_noise(clean, CFG, rng, 10.0, ["spikes"]) - clean
+    assert np.median((np.abs(spikes) > 1e-9).mean(axis=1)) < 0.1  # sparse
+    hum = noise.add_noise(clean, CFG, rng, 10.0, ["hum"]) - clean
+    spec = np.abs(np.fft.rfft(hum, axis=1)).mean(axis=0)
+    peak = np.argmax(spec) * 360.0 / 150  # Hz at the default rate of 360
+    assert 45 < peak < 65
+    clipped = noise.add_noise(clean, CFG, rng, 10.0, ["clip"])
+    assert np.all(clipped.max(axis=1) <= clean.max(axis=1) + 1e-9)  # clipping only takes away
+
+
+def test_mix_is_noise_of_several_kinds_at_the_snr() -> None:
+    rng = np.random.default_rng(6)
+    clean = data.synthetic_clean(CFG, 2000, rng)
+    got = _snr(clean, noise.add_noise(clean, CFG, rng, 5.0, ["mix"]))
+    assert abs(np.median(got) - 5.0) < 0.5
+
+
+def test_fixed_level_noise_is_one_power_whatever_the_amplitude() -> None:
+    rng = np.random.default_rng(7)
+    clean = data.synthetic_clean(CFG, 1000, rng)  # amplitudes 0.1-10
+    e = noise.add_noise_at_level(clean, ["white"], rng, 360.0, 10.0) - clean
+    assert np.ptp(np.log10(e.var(axis=1))) < 0.5  # one level (sampling spread only)
+    snr = _snr(clean, clean + e)
+    assert snr.max() - snr.min() > 30  # while the per-window SNR spans decades
+    total = 10 * np.log10(clean.var(axis=1).sum() / (e**2).mean(axis=1).sum())
+    assert abs(total - 10.0) < 0.3
+
+
+def test_unknown_or_mixed_kinds_are_refused() -> None:
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="mix alone"):
+        noise.add_noise(np.ones((2, 150)), CFG, rng, 10.0, ["mix", "white"])
+    with pytest.raises(ValueError, match="bogus"):
+        noise.add_noise(np.ones((2, 150)), CFG, rng, 10.0, ["bogus"])
+
+
+def test_held_out_families_are_really_held_out() -> None:
+    assert not set(HELDOUT) & set(data.FAMILIES)
+    assert not set(HELDOUT) & set(TrainConfig().families)
+    rng = np.random.default_rng(8)
+    x, label = data.labelled_clean(TrainConfig(families=list(HELDOUT)), 800, rng, HELDOUT)
+    assert x.shape == (800, 150) and np.isfinite(x).all() and set(label) == set(range(len(HELDOUT)))
+    assert all(np.ptp(x[label == i], axis=1).min() > 0 for i in range(len(HELDOUT)))  # no flat windows
+
+
+def test_median_baseline_removes_spikes_and_notch_removes_hum() -> None:
+    rng = np.random.default_rng(9)
+    clean = data.synthetic_clean(TrainConfig(families=["sines"], freq_max=4.0), 400, rng)
+    spiky = noise.add_noise(clean, CFG, rng, 10.0, ["spikes"])
+    b = evaluate.best_baselines(clean, spiky)
+    assert b["median"]["snr_gain_db"] > b["moving average"]["snr_gain_db"] + 5
+    hum = noise.add_noise(clean, CFG, rng, 10.0, ["hum"])
+    b = evaluate.best_baselines(clean, hum)
+    assert b["notch"]["snr_gain_db"] > 10 and b["notch"]["setting"].endswith(("h3,Q2.0", "h5,Q2.0", "h3,Q5.0",
+                                                                              "h5,Q5.0", "h3,Q15.0", "h5,Q15.0"))
+
+
+def test_alias_folds_tones_into_the_band() -> None:
+    assert evaluate.alias(60.0, 360.0) == 60.0
+    assert evaluate.alias(240.0, 360.0) == 120.0  # the 4th harmonic of 60 Hz at 360 Hz
+    assert evaluate.alias(180.0, 360.0) == 180.0
+
+
+def test_median_channels_are_exact_running_medians() -> None:
+    from keras import Model
+    from scipy.ndimage import median_filter
+
+    from hush.trainer.model import dilated_model
+
+    m = dilated_model(150, 4, 3, [1], median_channels=True)
+    x = np.random.default_rng(1).standard_normal((3, 150, 1)).astype("float32")
+    y = np.asarray(Model(m.input, m.get_layer("with_medians").output)(x))
+    for ch, k in ((1, 3), (2, 5)):
+        np.testing.assert_array_equal(y[:, :, ch], median_filter(x[:, :, 0], size=(1, k), mode="nearest"))
