@@ -46,7 +46,7 @@ def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
         tc = hconfig.build_section(hconfig.TrainConfig, {"preset": preset, **PRESETS[preset]},
                                    f"preset {preset!r}", base=tc)
     tc = hconfig.override(tc, flags(args, "out", "epochs", "n_windows", "seed", "batch_size", "window",
-                                    "checkpoint_dir", "tensorboard_dir"))
+                                    "checkpoint_dir", "tensorboard_dir", "column", "noise_file", "noise_column"))
     train(tc, clean_path=args.clean)
     return 0
 
@@ -59,6 +59,10 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=("default", "seed"), help="recipe: 'seed' is the tutorial exactly")
     p.add_argument("--out", help="model file to write (its report goes to <name>-report/ beside it)")
     p.add_argument("--clean", metavar="FILE", help="train on your own clean recording (.npy or .csv column)")
+    p.add_argument("--column", help="the recording's CSV column (a header name or 0-based index)")
+    p.add_argument("--noise-file", metavar="FILE",
+                   help="your sensor's noise recorded with no signal: its segments are the noise added")
+    p.add_argument("--noise-column", help="the noise file's CSV column")
     p.add_argument("--epochs", type=int)
     p.add_argument("--n-windows", type=int, help="synthetic windows to make")
     p.add_argument("--batch-size", type=int)
@@ -267,7 +271,7 @@ def run_eval(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
     evaluate(args.model or DEFAULT_MODEL, args.snr, args.windows, args.clean,
              tuple(args.pairs) if args.pairs else None, args.out_dir, kinds=args.noise, families=args.families,
-             fixed_level=args.fixed_level)
+             fixed_level=args.fixed_level, noise_file=args.noise_file, column=args.column or "")
     return 0
 
 
@@ -282,10 +286,13 @@ def _eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", nargs="?", help="model file (default: the shipped models/default.keras)")
     p.add_argument("--snr", type=float, nargs="+", default=[0.0, 10.0, 20.0, 30.0], help="input SNRs, dB")
     p.add_argument("--windows", type=int, default=2000, help="synthetic windows per set, kind and SNR")
-    p.add_argument("--noise", nargs="+", choices=KINDS, metavar="KIND",
+    p.add_argument("--noise", nargs="+", choices=[*KINDS, "file"], metavar="KIND",
                    help=f"noise kinds to score, one table each (default: all of {', '.join(KINDS)})")
     p.add_argument("--families", choices=("held-out", "trained", "both"), default="both",
                    help="synthetic windows from families no model trained on, the model's own, or both")
+    p.add_argument("--noise-file", metavar="FILE", help="your sensor's noise recorded alone: its last "
+                   "test_fraction is cut into segments and added at each SNR (the 'file' table)")
+    p.add_argument("--column", help="--clean file's CSV column (a header name or 0-based index)")
     p.add_argument("--fixed-level", action="store_true",
                    help="one noise power for all windows (set by --snr over all of them) while amplitudes vary")
     p.add_argument("--clean", metavar="FILE", help="score on the held-out tail of this clean recording")

@@ -122,10 +122,17 @@ class TrainConfig:
                           "['mix'] is every kind at random levels; ['seed'] is the tutorial's",
                           items=("white", "pink", "brown", "spikes", "wander", "hum", "clip", "quantize", "dropout",
                                  "mix", "seed"))
+    noise_file: str = _f("", "a recording of the sensor's noise alone (.npy, or .csv with noise_column): its "
+                         "segments are added at the SNRs, instead of or beside the kinds above; empty: none")
+    noise_column: str = _f("", "noise_file's CSV column, as `column`")
+    noise_file_share: float = _f(1.0, "part of the noise power taken by noise_file; the rest is `noise`", min=0.0,
+                                 max=1.0)
     rate: float = _f(360.0, "sampling rate (Hz) that hum (50/60 Hz) and wander (< 0.5 Hz) are placed by", min=1.0)
     snr_db_min: float = _f(0.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
     snr_db_max: float = _f(30.0, "highest input SNR, dB", min=-40.0, max=80.0)
     noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = ['seed'])", min=0.0)
+    column: str = _f("", "with --clean (and --noisy): a CSV file's column, a header name or a 0-based index; empty: "
+                     "the file's only column (several are an error)")
     clean_hop: int = _f(10, "with --clean: samples between window starts", min=1)
     clean_copies: int = _f(4, "with --clean: noisy copies of each window", min=1, max=100)
     architecture: str = _f("dilated", "network shape", choices=("dilated", "seed"))

@@ -24,12 +24,20 @@ def _column_index(header: list[str], column: str, where: str) -> int:
 
 def iter_text(lines: Iterable[str], column: str = "0", where: str = "stdin") -> Iterator[float]:
     """Numbers from text lines: one number per line, or CSV with `column` (a 0-based index or a header
-    name). Blank lines and lines starting with '#' are skipped; a first line that is not numeric is a
-    header. Anything else that is not a finite number is a SampleError naming the line."""
+    name; empty: the file must have one column, and several are an error rather than a guess). Blank lines
+    and lines starting with '#' are skipped; a first line that is not numeric is a header. Anything else that
+    is not a finite number is a SampleError naming the line."""
     index: int | None = int(column) if column.isdigit() else None
     for lineno, row in enumerate(csv.reader(line for line in lines), start=1):
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
             continue
+        if column == "" and index is None:
+            if len(row) > 1:
+                raise SampleError(f"{where}: {len(row)} columns ({', '.join(c.strip() for c in row)}); say which "
+                                  "one to read with --column (a header name or a 0-based index)")
+            index = 0
+            if not _is_number(row[0]):
+                continue  # a header
         if index is None or (lineno == 1 and not _is_number(row[min(index, len(row) - 1)])):
             index = _column_index([c.strip() for c in row], column, where)
             continue
@@ -53,7 +61,7 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def load_samples(path: str | Path, column: str = "0") -> np.ndarray:
+def load_samples(path: str | Path, column: str = "") -> np.ndarray:
     """A 1-D float64 array from a .npy file (1-D) or a .csv/.txt file (see iter_text)."""
     path = Path(path)
     if not path.is_file():

@@ -173,6 +173,26 @@ def plot_examples(path: str | Path, clean: np.ndarray, noisy: np.ndarray, denois
     plt.close(fig)
 
 
+def plot_loss(path: str | Path, history: dict[str, list[float]], title: str) -> None:
+    """A PNG of the loss per epoch, training and validation, on a log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key, style in (("loss", "o-"), ("val_loss", "s--")):
+        if history.get(key):
+            ax.plot(range(1, len(history[key]) + 1), history[key], style, ms=3, label=key)
+    ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
+    ax.title.set_fontsize(9)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def format_table(rows: list[tuple[str, dict[str, Any]]]) -> str:
     """A plain-text table: name, RMSE in -> out, SNR in -> out, gain."""
     lines = [f"{'method':<28}{'setting':>14}{'RMSE in':>11}{'RMSE out':>11}{'SNR in':>9}{'SNR out':>9}"

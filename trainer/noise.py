@@ -12,6 +12,8 @@ Listed together, every kind gets an equal share of the noise power.
 `mix` is the default model's training noise: per window, white plus each other additive kind with
 probability 0.4, at random relative levels (within 20 dB), hum at a random sampling rate (0.66-1.5 x
 `rate`), and in 15 % of windows one distortion taking 30-70 % of the noise power.
+A recording of the sensor's own noise (`--noise-file`: the sensor running with no signal) replaces the
+synthetic noise, or takes `noise_file_share` of its power: segments of it, each offset removed, at the SNR.
 `seed` is the tutorial's absolute noise, noise_factor * N(0, 1), and is not scaled to an SNR.
 Hum and wander need the sampling rate (`rate` in [train]) to place 50/60 Hz and < 0.5 Hz.
 """
@@ -193,26 +195,61 @@ def make_noise(clean: np.ndarray, kinds: list[str], rng: np.random.Generator, ra
     return noise
 
 
+class Recorded:
+    """Noise recorded from the sensor itself, to draw windows of: the samples of `x` (1-D) in segments of
+    `window` starting anywhere. The first `1 - test_fraction` of the recording is for training and the rest
+    for scoring (`part`), as with a clean recording."""
+
+    def __init__(self, x: np.ndarray, window: int, test_fraction: float, part: str, where: str):
+        cut = int(round(x.size * (1 - test_fraction)))
+        x = x[:cut] if part == "train" else x[cut:]
+        if x.size < window:
+            raise ValueError(f"{where}: the {part} part of the noise recording has {x.size} samples, fewer "
+                             f"than one window of {window}")
+        if np.ptp(x) == 0:
+            raise ValueError(f"{where}: the noise recording is flat (every sample {x[0]!r}): nothing to learn")
+        self.x, self.window = x, window
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        starts = rng.integers(0, self.x.size - self.window + 1, n)
+        seg = self.x[starts[:, None] + np.arange(self.window)]
+        seg = seg - seg.mean(axis=1, keepdims=True)
+        flat = seg.std(axis=1) == 0
+        seg[flat] = rng.standard_normal((int(flat.sum()), self.window)) * self.x.std()  # a rare flat stretch
+        return _unit(seg)
+
+
 def add_noise(clean: np.ndarray, cfg: Any, rng: np.random.Generator,
-              snr_db: float | np.ndarray | None = None, kinds: list[str] | None = None) -> np.ndarray:
+              snr_db: float | np.ndarray | None = None, kinds: list[str] | None = None,
+              recorded: Recorded | None = None, share: float = 1.0) -> np.ndarray:
     """Noisy copies of clean windows (n, W). `snr_db` (one value, or one per window) fixes the SNR instead
-    of drawing it; `kinds` replaces cfg.noise."""
+    of drawing it; `kinds` replaces cfg.noise; `recorded` noise takes `share` of the noise power."""
     kinds = list(kinds or cfg.noise)
-    if kinds == ["seed"]:
+    if kinds == ["seed"] and recorded is None:
         return clean + cfg.noise_factor * rng.standard_normal(clean.shape)
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or ("mix" in kinds and len(kinds) > 1):
         raise ValueError(f"noise must be kinds from {', '.join(KINDS)} (mix alone), got {kinds}")
     n = len(clean)
     power = np.maximum(clean.var(axis=1, keepdims=True), 1e-12) / 10 ** (_snr(cfg, rng, n, snr_db) / 10)
-    return clean + make_noise(clean, kinds, rng, cfg.rate, power)
+    return clean + _made(clean, kinds, rng, cfg.rate, power, recorded, share)
+
+
+def _made(clean: np.ndarray, kinds: list[str], rng: np.random.Generator, rate: float, power: np.ndarray,
+          recorded: Recorded | None, share: float) -> np.ndarray:
+    if recorded is None:
+        return make_noise(clean, kinds, rng, rate, power)
+    noise = recorded.draw(rng, len(clean)) * np.sqrt(power * share)
+    if share < 1:
+        noise += make_noise(clean, kinds, rng, rate, power * (1 - share))
+    return noise
 
 
 def add_noise_at_level(clean: np.ndarray, kinds: list[str], rng: np.random.Generator, rate: float,
-                       snr_db: float) -> np.ndarray:
+                       snr_db: float, recorded: Recorded | None = None, share: float = 1.0) -> np.ndarray:
     """Noise of one fixed power for every window, as a sensor makes it whatever the signal does: the power
     is set so that the SNR over all windows together (total signal variance over total noise power) is
     `snr_db`; windows of small amplitude get a low SNR, loud ones a high one."""
     signal = float(np.mean(clean.var(axis=1)))
     power = np.full((len(clean), 1), signal / 10 ** (snr_db / 10))
-    return clean + make_noise(clean, kinds, rng, rate, power)
+    return clean + _made(clean, kinds, rng, rate, power, recorded, share)

@@ -29,7 +29,7 @@ from hush.config import TrainConfig, build_section
 from hush.samples import cut_windows, load_samples
 from hush.trainer import data, evaluate
 from hush.trainer.heldout import HELDOUT
-from hush.trainer.noise import KINDS, add_noise, add_noise_at_level
+from hush.trainer.noise import KINDS, Recorded, add_noise, add_noise_at_level
 
 EDGE = 10  # samples at each end of a window that count as "near the edge"
 
@@ -64,13 +64,14 @@ def score_windows(denoise: Callable[[np.ndarray], np.ndarray], clean: np.ndarray
 
 
 def stream_seams(denoise: Callable[[np.ndarray], np.ndarray], x: np.ndarray, cfg: TrainConfig, snr_db: float,
-                 rng: np.random.Generator, kinds: list[str] | None = None) -> dict[str, float]:
+                 rng: np.random.Generator, kinds: list[str] | None = None,
+                 recorded: Recorded | None = None) -> dict[str, float]:
     """One noisy stream denoised window by window (hop W) and stitched (hop W/2): RMSE overall and within
     EDGE samples of the hop-W windows' edges."""
     w = cfg.window
     n = (x.size // w) * w
     x = x[:n]
-    noisy = add_noise(x[None, :], cfg, rng, snr_db, kinds)[0]
+    noisy = add_noise(x[None, :], cfg, rng, snr_db, kinds, recorded)[0]
     plain = denoise(noisy.reshape(-1, w)).reshape(-1)
     hop = w // 2
     starts = range(0, n - w + 1, hop)
@@ -120,7 +121,8 @@ def score_groups(denoise: Callable[[np.ndarray], np.ndarray], clean: np.ndarray,
 
 
 def synthetic_eval(runner: Any, cfg: TrainConfig, snrs: list[float], n: int, kinds: list[str], which: str,
-                   fixed_level: bool, rng: np.random.Generator, out: Path) -> dict[str, Any]:
+                   fixed_level: bool, rng: np.random.Generator, out: Path,
+                   recorded: Recorded | None = None) -> dict[str, Any]:
     """Every set x noise kind x SNR: the model against the tuned filters, overall and per family; a PNG
     per set and kind."""
     result: dict[str, Any] = {}
@@ -131,11 +133,13 @@ def synthetic_eval(runner: Any, cfg: TrainConfig, snrs: list[float], n: int, kin
         for kind in kinds:
             rows: dict[str, Any] = {}
             shown: tuple[np.ndarray, ...] | None = None
+            rec = recorded if kind == "file" else None
+            ks = ["white"] if kind == "file" else [kind]
             for snr in snrs:
                 if fixed_level:
-                    noisy = add_noise_at_level(clean, [kind], rng, cfg.rate, snr)
+                    noisy = add_noise_at_level(clean, ks, rng, cfg.rate, snr, rec)
                 else:
-                    noisy = add_noise(clean, cfg, rng, snr, [kind])
+                    noisy = add_noise(clean, cfg, rng, snr, ks, rec)
                 r = score_groups(runner.denoise, clean, noisy, groups, cfg.rate)
                 rows[str(snr)] = {**r["all"], "families": {f: r[f] for f in set_cfg.families}}
                 if shown is None or snr == 10:
@@ -152,7 +156,7 @@ def synthetic_eval(runner: Any, cfg: TrainConfig, snrs: list[float], n: int, kin
 def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_path: str | None = None,
              pairs: tuple[str, str] | None = None, out_dir: str | Path = "eval-out",
              say: Callable[[str], None] = print, kinds: list[str] | None = None, families: str = "both",
-             fixed_level: bool = False) -> dict[str, Any]:
+             fixed_level: bool = False, noise_file: str | None = None, column: str = "") -> dict[str, Any]:
     """Score a model file; see the module docstring for the sources. Writes eval.json and PNGs to out_dir."""
     from hush.daemon.runner import Runner
 
@@ -166,12 +170,18 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
     out.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"model": meta["id"], "trained_on": {"families": cfg.families, "noise": cfg.noise,
                                                                   "snr_db": [cfg.snr_db_min, cfg.snr_db_max]}}
+    recorded = None
+    if noise_file:  # its held-out tail, as `hush train --noise-file` left it
+        recorded = Recorded(load_samples(noise_file, cfg.noise_column if noise_file == cfg.noise_file else ""),
+                            cfg.window, cfg.test_fraction, "test", noise_file)
+        result["noise_file"] = noise_file
     if pairs or clean_path:
-        return recording_eval(runner, meta, cfg, snrs, clean_path, pairs, out, say, rng, result)
-    kinds = kinds or list(KINDS)
+        return recording_eval(runner, meta, cfg, snrs, clean_path, pairs, out, say, rng, result, column,
+                              recorded)
+    kinds = kinds or (["file"] if recorded else [k for k in KINDS])
     result["source"] = {"kind": "synthetic", "windows": n, "noise": kinds, "rate_hz": cfg.rate,
                         "noise_level": "fixed over the windows" if fixed_level else "per window"}
-    result["sets"] = synthetic_eval(runner, cfg, snrs, n, kinds, families, fixed_level, rng, out)
+    result["sets"] = synthetic_eval(runner, cfg, snrs, n, kinds, families, fixed_level, rng, out, recorded)
     say(synthetic_tables(result))
     (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     say(f"wrote {out / 'eval.json'} and {len(list(out.glob('eval-*.png')))} pictures in {out}/")
@@ -180,7 +190,8 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
 
 def recording_eval(runner: Any, meta: dict[str, Any], cfg: TrainConfig, snrs: list[float],
                    clean_path: str | None, pairs: tuple[str, str] | None, out: Path,
-                   say: Callable[[str], None], rng: np.random.Generator, result: dict[str, Any]) -> dict[str, Any]:
+                   say: Callable[[str], None], rng: np.random.Generator, result: dict[str, Any], column: str = "",
+                   recorded: Recorded | None = None) -> dict[str, Any]:
     """`--pairs` or `--clean`: one table by SNR, the seams of a stream, eval.json and eval.png."""
     result["by_snr"] = {}
     examples: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -194,17 +205,17 @@ def recording_eval(runner: Any, meta: dict[str, Any], cfg: TrainConfig, snrs: li
         examples = (c, z, runner.denoise(z[:4]))
     else:
         assert clean_path is not None
-        x = load_samples(clean_path)
+        x = load_samples(clean_path, column)
         tail = x[int(round(x.size * (1 - cfg.test_fraction))):]
         clean = cut_windows(tail, cfg.window, cfg.window // 2)
         result["source"] = {"kind": "recording", "path": clean_path, "held_out_samples": int(tail.size),
-                            "windows": len(clean), "noise": noise_kinds}
+                            "windows": len(clean), "noise": ["file"] if recorded else noise_kinds}
         for snr in snrs:
-            noisy = add_noise(clean, cfg, rng, snr, noise_kinds)
+            noisy = add_noise(clean, cfg, rng, snr, noise_kinds, recorded)
             result["by_snr"][str(snr)] = score_windows(runner.denoise, clean, noisy, cfg.rate)
             if examples is None or snr == 10:
                 examples = (clean[:4], noisy[:4], runner.denoise(noisy[:4]))
-        result["stream"] = stream_seams(runner.denoise, tail, cfg, 10.0, rng, noise_kinds)
+        result["stream"] = stream_seams(runner.denoise, tail, cfg, 10.0, rng, noise_kinds, recorded)
     say(table(result))
     (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(out / "eval.png", result, examples)

@@ -22,7 +22,7 @@ from hush.samples import cut_windows, load_samples
 from hush.tfenv import tensorflow
 from hush.trainer import data, evaluate
 from hush.trainer.model import build
-from hush.trainer.noise import add_noise
+from hush.trainer.noise import Recorded, add_noise
 
 # What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
 # command-line flags win over it.
@@ -44,23 +44,35 @@ def _split(n: int, test_fraction: float, val_fraction: float) -> tuple[slice, sl
     return slice(0, n_rest - n_val), slice(n_rest - n_val, n_rest), slice(n_rest, n)
 
 
+def recorded_noise(cfg: TrainConfig) -> dict[str, Recorded | None]:
+    """The noise recording's training part (for train and val) and held-out part (for the test), if any."""
+    if not cfg.noise_file:
+        return {"train": None, "val": None, "test": None}
+    x = load_samples(cfg.noise_file, cfg.noise_column)
+    fit = Recorded(x, cfg.window, cfg.test_fraction, "train", cfg.noise_file)
+    return {"train": fit, "val": fit, "test": Recorded(x, cfg.window, cfg.test_fraction, "test", cfg.noise_file)}
+
+
 def make_windows(cfg: TrainConfig, rng: np.random.Generator, clean_path: str | Path | None,
                  say: Say) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
     """Clean and noisy windows for train, val and test, and a description of where they came from."""
     parts = ("train", "val", "test")
+    recorded = recorded_noise(cfg)
+    noise_desc = {"noise": cfg.noise, "noise_file": cfg.noise_file or None,
+                  "noise_file_share": cfg.noise_file_share if cfg.noise_file else None}
     if clean_path is None:
         t0 = time.perf_counter()
         clean_all = data.synthetic_clean(cfg, cfg.n_windows, rng)
-        noisy_all = add_noise(clean_all, cfg, rng)
-        say(f"data: {cfg.n_windows} synthetic windows of {cfg.window} ({', '.join(cfg.families)}) "
-            f"in {time.perf_counter() - t0:.1f} s")
         cuts = _split(cfg.n_windows, cfg.test_fraction, cfg.val_fraction)
         clean = {p: clean_all[c] for p, c in zip(parts, cuts, strict=True)}
-        noisy = {p: noisy_all[c] for p, c in zip(parts, cuts, strict=True)}
-        return clean, noisy, {"kind": "synthetic", "families": cfg.families, "n_windows": cfg.n_windows}
+        noisy = {p: add_noise(clean[p], cfg, rng, recorded=recorded[p], share=cfg.noise_file_share) for p in parts}
+        say(f"data: {cfg.n_windows} synthetic windows of {cfg.window} ({', '.join(cfg.families)}) "
+            f"in {time.perf_counter() - t0:.1f} s")
+        return clean, noisy, {"kind": "synthetic", "families": cfg.families, "n_windows": cfg.n_windows,
+                              **noise_desc}
     # A recording is split by time, before windows are cut, so no test sample was ever seen in training
     # (overlapping windows across the cut would leak it).
-    x = load_samples(clean_path)
+    x = load_samples(clean_path, cfg.column)
     cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
     clean, noisy = {}, {}
     for part, cut in zip(parts, cuts, strict=True):
@@ -68,13 +80,13 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, clean_path: str | P
         w = cut_windows(x[cut], cfg.window, hop)
         copies = cfg.clean_copies if part == "train" else 1
         clean[part] = np.repeat(w, copies, axis=0)
-        noisy[part] = add_noise(clean[part], cfg, rng)
+        noisy[part] = add_noise(clean[part], cfg, rng, recorded=recorded[part], share=cfg.noise_file_share)
     perm = rng.permutation(len(clean["train"]))
     clean["train"], noisy["train"] = clean["train"][perm], noisy["train"][perm]
     say(f"data: {x.size} samples from {clean_path}; windows train {len(clean['train'])} "
         f"(hop {cfg.clean_hop}, {cfg.clean_copies} noisy copies), val {len(clean['val'])}, "
         f"test {len(clean['test'])} (the last {cfg.test_fraction:.0%} of the recording)")
-    return clean, noisy, {"kind": "recording", "path": str(clean_path), "samples": int(x.size)}
+    return clean, noisy, {"kind": "recording", "path": str(clean_path), "samples": int(x.size), **noise_desc}
 
 
 def targets(cfg: TrainConfig, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,6 +232,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     table = evaluate.format_table(rows)
     (report / "report.txt").write_text(table + "\n")
     (report / "metrics.json").write_text(json.dumps({"id": meta["id"], **metrics}, indent=2) + "\n")
+    evaluate.plot_loss(report / "loss.png", history.history, f"{meta['id']}: training loss ({loss}, scaled units)")
     if cfg.report_examples:
         evaluate.plot_examples(report / "examples.png", test_clean, test_noisy, denoised,
                                f"{meta['id']}: test SNR {metrics['snr_in_db']:.1f} -> "
