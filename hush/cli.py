@@ -47,18 +47,28 @@ def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
                                    f"preset {preset!r}", base=tc)
     tc = hconfig.override(tc, flags(args, "out", "epochs", "n_windows", "seed", "batch_size", "window",
                                     "checkpoint_dir", "tensorboard_dir", "column", "noise_file", "noise_column"))
-    train(tc, clean_path=args.clean)
+    train(tc, clean_path=args.clean, noisy_path=args.noisy, pairs=tuple(args.pairs) if args.pairs else None,
+          init=args.init)
     return 0
 
 
 @command("train", "train a denoising model and write one self-contained .keras file",
          "hush train --out models/default.keras\n  hush train --preset seed --out seed.keras\n"
-         "  hush train --clean my_sensor.npy --out my_sensor.keras")
+         "  hush train --clean my_sensor.npy --out my_sensor.keras\n"
+         "  hush train --noisy sensor.csv --column vibration --out mine.keras      # no clean reference\n"
+         "  hush train --clean ten_minutes.npy --init models/default.keras --out mine.keras")
 @handles(run_train)
 def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=("default", "seed"), help="recipe: 'seed' is the tutorial exactly")
     p.add_argument("--out", help="model file to write (its report goes to <name>-report/ beside it)")
-    p.add_argument("--clean", metavar="FILE", help="train on your own clean recording (.npy or .csv column)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--clean", metavar="FILE", help="train on your own clean recording (.npy or .csv column)")
+    source.add_argument("--noisy", metavar="FILE", help="train on a noisy recording alone (self-supervised: "
+                        "removes noise that is independent from sample to sample)")
+    source.add_argument("--pairs", nargs=2, metavar=("NOISY", "CLEAN"),
+                        help="train on a noisy recording and an aligned clean reference of the same signal")
+    p.add_argument("--init", metavar="MODEL", help="fine-tune this Hush model (e.g. models/default.keras) "
+                   "instead of starting from random weights; its window and scaling are kept")
     p.add_argument("--column", help="the recording's CSV column (a header name or 0-based index)")
     p.add_argument("--noise-file", metavar="FILE",
                    help="your sensor's noise recorded with no signal: its segments are the noise added")

@@ -142,7 +142,9 @@ class TrainConfig:
     median_channels: bool = _f(False, "the network also reads running medians (3 and 5 samples) of its input: "
                                "what removes impulses (dilated)")
     scaling: str = _f("standardize", "per-window scaling", choices=("standardize", "minmax"))
-    loss: str = _f("mse", "loss in the scaled coordinates", choices=("mse", "bce"))
+    loss: str = _f("mse", "loss in the scaled coordinates: mse, bce (the seed's), or snr (the mean over windows "
+                   "of each window's error in dB: every window's SNR counts alike, as hush eval scores it)",
+                   choices=("mse", "bce", "snr"))
     epochs: int = _f(30, "passes over the training set at most", min=1)
     batch_size: int = _f(64, "windows per training step", min=1)
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)

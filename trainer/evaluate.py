@@ -150,19 +150,20 @@ def best_estimate(noisy: np.ndarray, name: str, setting: str, rate: float = 360.
     return dict(baseline_grid(rate)[name])[setting](noisy)
 
 
-def plot_examples(path: str | Path, clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray,
+def plot_examples(path: str | Path, clean: np.ndarray | None, noisy: np.ndarray, denoised: np.ndarray,
                   title: str, count: int = 4) -> None:
-    """A PNG of `count` windows: noisy, clean and denoised, in the input's units."""
+    """A PNG of `count` windows: noisy, clean (where known) and denoised, in the input's units."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    count = max(1, min(count, len(clean)))
+    count = max(1, min(count, len(noisy)))
     fig, axes = plt.subplots(count, 1, figsize=(9, 2.2 * count), squeeze=False)
     for i, ax in enumerate(axes[:, 0]):
         ax.plot(noisy[i], color="0.7", lw=1, label="noisy")
-        ax.plot(clean[i], color="tab:green", lw=1.5, label="clean")
+        if clean is not None:
+            ax.plot(clean[i], color="tab:green", lw=1.5, label="clean")
         ax.plot(denoised[i], color="tab:blue", lw=1.2, label="denoised")
         if i == 0:
             ax.legend(loc="upper right", fontsize=8, ncol=3)
@@ -174,7 +175,7 @@ def plot_examples(path: str | Path, clean: np.ndarray, noisy: np.ndarray, denois
 
 
 def plot_loss(path: str | Path, history: dict[str, list[float]], title: str) -> None:
-    """A PNG of the loss per epoch, training and validation, on a log scale."""
+    """A PNG of the loss per epoch, training and validation (a log scale where the loss is positive)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -184,7 +185,8 @@ def plot_loss(path: str | Path, history: dict[str, list[float]], title: str) -> 
     for key, style in (("loss", "o-"), ("val_loss", "s--")):
         if history.get(key):
             ax.plot(range(1, len(history[key]) + 1), history[key], style, ms=3, label=key)
-    ax.set(xlabel="epoch", ylabel="loss", yscale="log", title=title)
+    positive = all(v > 0 for k in ("loss", "val_loss") for v in history.get(k, []))
+    ax.set(xlabel="epoch", ylabel="loss", yscale="log" if positive else "linear", title=title)
     ax.title.set_fontsize(9)
     ax.legend()
     ax.grid(alpha=0.3)

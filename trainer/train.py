@@ -18,11 +18,12 @@ import numpy as np
 
 from hush import modelfile, scaling
 from hush.config import TrainConfig
-from hush.samples import cut_windows, load_samples
+from hush.samples import SampleError, cut_windows, load_samples
 from hush.tfenv import tensorflow
 from hush.trainer import data, evaluate
-from hush.trainer.model import build
+from hush.trainer.model import build, loss_for
 from hush.trainer.noise import Recorded, add_noise
+from hush.trainer.selfsup import blind_spot
 
 # What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
 # command-line flags win over it.
@@ -53,14 +54,18 @@ def recorded_noise(cfg: TrainConfig) -> dict[str, Recorded | None]:
     return {"train": fit, "val": fit, "test": Recorded(x, cfg.window, cfg.test_fraction, "test", cfg.noise_file)}
 
 
-def make_windows(cfg: TrainConfig, rng: np.random.Generator, clean_path: str | Path | None,
-                 say: Say) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
-    """Clean and noisy windows for train, val and test, and a description of where they came from."""
+def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_path: str | Path | None = None,
+                 noisy_path: str | Path | None = None, pairs: tuple[str, str] | None = None
+                 ) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray], dict[str, Any]]:
+    """Clean and noisy windows for train, val and test, and a description of where they came from. Clean is
+    None with `noisy_path`: a noisy recording alone has no truth."""
     parts = ("train", "val", "test")
+    source: dict[str, Any]
+    path: str | Path
     recorded = recorded_noise(cfg)
     noise_desc = {"noise": cfg.noise, "noise_file": cfg.noise_file or None,
                   "noise_file_share": cfg.noise_file_share if cfg.noise_file else None}
-    if clean_path is None:
+    if clean_path is None and noisy_path is None and pairs is None:
         t0 = time.perf_counter()
         clean_all = data.synthetic_clean(cfg, cfg.n_windows, rng)
         cuts = _split(cfg.n_windows, cfg.test_fraction, cfg.val_fraction)
@@ -70,23 +75,39 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, clean_path: str | P
             f"in {time.perf_counter() - t0:.1f} s")
         return clean, noisy, {"kind": "synthetic", "families": cfg.families, "n_windows": cfg.n_windows,
                               **noise_desc}
+    if pairs is not None:
+        x, given = load_samples(pairs[1], cfg.column), load_samples(pairs[0], cfg.column)
+        if x.size != given.size:
+            raise SampleError(f"--pairs: {pairs[0]} has {given.size} samples and {pairs[1]} {x.size}: a pair is "
+                              "two aligned recordings of the same length")
+        path, source = pairs[1], {"kind": "pairs", "noisy": str(pairs[0]), "clean": str(pairs[1])}
+    else:
+        path = clean_path if clean_path is not None else noisy_path  # type: ignore[assignment]
+        x, given = load_samples(path, cfg.column), None
+        source = {"kind": "recording" if clean_path is not None else "noisy recording", "path": str(path),
+                  **(noise_desc if clean_path is not None else {})}
     # A recording is split by time, before windows are cut, so no test sample was ever seen in training
     # (overlapping windows across the cut would leak it).
-    x = load_samples(clean_path, cfg.column)
     cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
     clean, noisy = {}, {}
     for part, cut in zip(parts, cuts, strict=True):
         hop = cfg.clean_hop if part == "train" else cfg.window // 2
         w = cut_windows(x[cut], cfg.window, hop)
+        if clean_path is None:  # the noise is in the data: one copy of each window
+            clean[part] = w
+            noisy[part] = w if given is None else cut_windows(given[cut], cfg.window, hop)
+            continue
         copies = cfg.clean_copies if part == "train" else 1
         clean[part] = np.repeat(w, copies, axis=0)
         noisy[part] = add_noise(clean[part], cfg, rng, recorded=recorded[part], share=cfg.noise_file_share)
     perm = rng.permutation(len(clean["train"]))
     clean["train"], noisy["train"] = clean["train"][perm], noisy["train"][perm]
-    say(f"data: {x.size} samples from {clean_path}; windows train {len(clean['train'])} "
-        f"(hop {cfg.clean_hop}, {cfg.clean_copies} noisy copies), val {len(clean['val'])}, "
-        f"test {len(clean['test'])} (the last {cfg.test_fraction:.0%} of the recording)")
-    return clean, noisy, {"kind": "recording", "path": str(clean_path), "samples": int(x.size), **noise_desc}
+    copies_said = f", {cfg.clean_copies} noisy copies" if clean_path is not None else ""
+    say(f"data: {x.size} samples from {path}; windows train {len(clean['train'])} (hop {cfg.clean_hop}"
+        f"{copies_said}), val {len(clean['val'])}, test {len(clean['test'])} (the last {cfg.test_fraction:.0%} "
+        "of the recording)")
+    source.update(samples=int(x.size), windows={p: len(clean[p]) for p in parts})
+    return (None if noisy_path is not None else clean), noisy, source
 
 
 def targets(cfg: TrainConfig, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +170,35 @@ def safe_backup(keras: Any, directory: str, say: Say) -> Any:
     return SafeBackup(directory, double_checkpoint=True)
 
 
-def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = print) -> dict[str, Any]:
+def start_from(cfg: TrainConfig, init: str | Path | None, keras: Any) -> tuple[Any, dict[str, Any] | None]:
+    """The network: built as configured, or an existing Hush model to fine-tune, whose window and scaling
+    must be this run's."""
+    if init is None:
+        return build(cfg), None
+    from hush import modelfile
+
+    meta = modelfile.read_meta(init)
+    for key in ("window", "scaling"):
+        if meta[key] != getattr(cfg, key):
+            raise modelfile.ModelFileError(f"--init {init}: the model's {key} is {meta[key]!r}, this run's is "
+                                           f"{getattr(cfg, key)!r}; set {key} to match, or train from scratch")
+    return keras.models.load_model(init, compile=False), {"path": str(init), "id": meta["id"]}
+
+
+def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dict[str, np.ndarray],
+               rng: np.random.Generator) -> dict[str, tuple[np.ndarray, ...]]:
+    """(input, target[, per-sample weight]) in scaled coordinates for train, val and test. Without clean
+    windows, the noisy ones are their own targets, seen through blind spots (trainer/selfsup.py)."""
+    if clean is None:
+        z = {p: scaling.forward(noisy[p], cfg.scaling)[0] for p in noisy}
+        return {"train": blind_spot(z["train"], rng, copies=cfg.clean_copies), "val": blind_spot(z["val"], rng),
+                "test": (z["test"], z["test"])}
+    return {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
+
+
+def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = print,
+          noisy_path: str | Path | None = None, pairs: tuple[str, str] | None = None,
+          init: str | Path | None = None) -> dict[str, Any]:
     """Run training as configured; write cfg.out and its report folder; return the model's metadata."""
     started = time.perf_counter()
     # 1. Seeds: data, split, weight init and shuffling all follow cfg.seed.
@@ -160,20 +209,20 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     rng = np.random.default_rng(cfg.seed)
 
     # 2. Data, split and scaling.
-    clean, noisy, source = make_windows(cfg, rng, clean_path, say)
-    z_in, z_out = {}, {}
-    for part in clean:
-        z_in[part], z_out[part] = targets(cfg, clean[part], noisy[part])
+    clean, noisy, source = make_windows(cfg, rng, say, clean_path, noisy_path, pairs)
+    arrays = fit_arrays(cfg, clean, noisy, rng)
 
-    # 3. The network.
-    model = build(cfg)
-    loss = "binary_crossentropy" if cfg.loss == "bce" else "mse"
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss)
-    say(f"model: {model.name}, {model.count_params():,} parameters, loss {loss}, scaling {cfg.scaling}")
+    # 3. The network: new, or the one to fine-tune. Blind spots weigh the loss per sample: plain MSE.
+    model, source["init"] = start_from(cfg, init, keras)
+    loss = "mse (blind spots)" if clean is None else cfg.loss
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+                  loss=loss_for("mse" if clean is None else cfg.loss))
+    start = f", fine-tuning {source['init']['id']}" if init else ""
+    say(f"model: {model.name}, {model.count_params():,} parameters, loss {loss}, scaling {cfg.scaling}{start}")
 
     # 4. Fit. Early stopping restores the best validation weights; without a validation set it is off.
-    has_val = len(z_in["val"]) > 0
-    steps = -(-len(z_in["train"]) // cfg.batch_size)
+    has_val = len(arrays["val"][0]) > 0
+    steps = -(-len(arrays["train"][0]) // cfg.batch_size)
     callbacks = [Progress(say, steps).callback]
     if cfg.patience and has_val:
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
@@ -185,10 +234,16 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
         if importlib.util.find_spec("tensorboard") is None:  # TF 2.21 no longer installs it
             raise ValueError("tensorboard_dir needs the tensorboard package: pip install 'hush[tensorboard]'")
         callbacks.append(keras.callbacks.TensorBoard(cfg.tensorboard_dir))
+
+    def keras_set(part: str) -> tuple[np.ndarray, ...]:
+        a = arrays[part]
+        return (a[0][..., None], a[1][..., None], *a[2:])
+
     t_fit = time.perf_counter()
-    history = model.fit(z_in["train"][..., None], z_out["train"][..., None], batch_size=cfg.batch_size,
+    x_fit, y_fit, *w_fit = keras_set("train")
+    history = model.fit(x_fit, y_fit, sample_weight=w_fit[0] if w_fit else None, batch_size=cfg.batch_size,
                         epochs=cfg.epochs, verbose=0, callbacks=callbacks, shuffle=True,
-                        validation_data=(z_in["val"][..., None], z_out["val"][..., None]) if has_val else None)
+                        validation_data=keras_set("val") if has_val else None)
     fit_s = time.perf_counter() - t_fit
 
     # 5. Score on the test set through the serving path (the daemon's Runner: scaling, compiled call,
@@ -198,22 +253,28 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     name = "seed" if cfg.preset == "seed" else (Path(cfg.out).stem or "model")
     meta: dict[str, Any] = {"name": name, "window": cfg.window, "scaling": cfg.scaling, "id": name}
     runner = Runner(model, meta, max_batch=256, tf=tf)
-    test_clean, test_noisy = clean["test"], noisy["test"]
+    test_noisy = noisy["test"]
     denoised = runner.denoise(test_noisy)
-    metrics: dict[str, Any] = {"test_windows": int(len(test_clean)), **evaluate.compare(test_clean, test_noisy,
-                                                                                         denoised)}
+    test_clean = clean["test"] if clean is not None else None
+    metrics: dict[str, Any] = {"test_windows": int(len(test_noisy))}
+    if test_clean is not None:
+        metrics.update(evaluate.compare(test_clean, test_noisy, denoised))
+        metrics["baselines"] = evaluate.best_baselines(test_clean, test_noisy, cfg.rate)
+    else:  # no truth: what the blind-spot loss says, and what was taken away
+        removed = test_noisy - denoised
+        metrics["removed_rms"] = float(np.sqrt(np.mean(removed**2)))
+        metrics["input_rms_ac"] = float(np.sqrt(np.mean(test_noisy.var(axis=1))))
     if has_val:
         metrics["val_loss"] = float(min(history.history["val_loss"]))
         metrics["val_loss_last"] = float(history.history["val_loss"][-1])
-    if cfg.scaling == "minmax":
+    if cfg.scaling == "minmax" and test_clean is not None:
         # The tutorial's own numbers: in the [0, 1] scale of each clean window, and the BCE floor, the
         # mean binary entropy of the targets, below which no model's cross-entropy can go.
-        y_scaled = runner.run_scaled(z_in["test"])
-        metrics["seed_scale"] = evaluate.compare(z_out["test"].astype(np.float64), z_in["test"], y_scaled)
-        t = np.clip(z_out["val"] if has_val else z_out["test"], 1e-7, 1 - 1e-7).astype(np.float64)
+        z_in, z_out = arrays["test"][0], arrays["test"][1]
+        y_scaled = runner.run_scaled(z_in)
+        metrics["seed_scale"] = evaluate.compare(z_out.astype(np.float64), z_in, y_scaled)
+        t = np.clip(arrays["val"][1] if has_val else z_out, 1e-7, 1 - 1e-7).astype(np.float64)
         metrics["bce_floor"] = float(np.mean(-(t * np.log(t) + (1 - t) * np.log(1 - t))))
-    baselines = evaluate.best_baselines(test_clean, test_noisy)
-    metrics["baselines"] = baselines
     metrics["fit_seconds"] = round(fit_s, 1)
     metrics["epochs_run"] = len(history.history["loss"])
 
@@ -225,23 +286,41 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     })
     meta = modelfile.write(model, cfg.out, meta)
 
-    # 7. Report: a table, a JSON file and a picture, beside the model.
+    # 7. Report: a table, a JSON file and pictures (loss curve, examples), beside the model.
     report = Path(cfg.out).with_name(Path(cfg.out).stem + "-report")
+    write_report(report, meta, source, history.history, loss, (test_clean, test_noisy, denoised), cfg, say)
+    say(f"wrote {cfg.out} (id {meta['id']}) and {report}/ in {time.perf_counter() - started:.0f} s")
+    return meta
+
+
+def write_report(report: Path, meta: dict[str, Any], source: dict[str, Any], history: dict[str, list[float]],
+                 loss: str, test: tuple[np.ndarray | None, np.ndarray, np.ndarray], cfg: TrainConfig,
+                 say: Say) -> None:
+    """report.txt (the data used and the test table), metrics.json, loss.png and examples.png."""
     report.mkdir(parents=True, exist_ok=True)
-    rows = [(f"hush model ({name})", metrics)] + [(k, v) for k, v in baselines.items()]
-    table = evaluate.format_table(rows)
-    (report / "report.txt").write_text(table + "\n")
-    (report / "metrics.json").write_text(json.dumps({"id": meta["id"], **metrics}, indent=2) + "\n")
-    evaluate.plot_loss(report / "loss.png", history.history, f"{meta['id']}: training loss ({loss}, scaled units)")
+    metrics = meta["metrics"]
+    test_clean, test_noisy, denoised = test
+    lines = [f"model {meta['id']}: {meta['parameters']:,} parameters, loss {loss}, "
+             f"{metrics['epochs_run']} epochs in {metrics['fit_seconds']:.0f} s",
+             "data: " + json.dumps(source)]
+    if test_clean is not None:
+        rows = [(f"hush model ({meta['name']})", metrics)] + list(metrics["baselines"].items())
+        lines += [f"test ({len(test_clean)} windows, input's units):", evaluate.format_table(rows)]
+    else:
+        lines.append(f"test ({len(test_noisy)} windows): no clean truth to score against; the model takes away "
+                     f"{metrics['removed_rms']:.4g} RMS of an input of {metrics['input_rms_ac']:.4g} (AC). "
+                     "Score it with `hush eval --clean` or `--pairs` where you have a reference.")
+    text = "\n".join(lines)
+    (report / "report.txt").write_text(text + "\n")
+    (report / "metrics.json").write_text(json.dumps({"id": meta["id"], "data": source, **metrics}, indent=2) + "\n")
+    evaluate.plot_loss(report / "loss.png", history, f"{meta['id']}: training loss ({loss}, scaled units)")
     if cfg.report_examples:
-        evaluate.plot_examples(report / "examples.png", test_clean, test_noisy, denoised,
-                               f"{meta['id']}: test SNR {metrics['snr_in_db']:.1f} -> "
-                               f"{metrics['snr_out_db']:.1f} dB", cfg.report_examples)
-    say(f"test ({len(test_clean)} windows, input's units):\n{table}")
+        title = (f"{meta['id']}: test SNR {metrics['snr_in_db']:.1f} -> {metrics['snr_out_db']:.1f} dB"
+                 if test_clean is not None else f"{meta['id']}: test windows (no clean truth)")
+        evaluate.plot_examples(report / "examples.png", test_clean, test_noisy, denoised, title, cfg.report_examples)
+    say(text)
     if "seed_scale" in metrics:
         s = metrics["seed_scale"]
         say(f"seed scale [0, 1]: RMSE {s['rmse_in']:.4f} -> {s['rmse_out']:.4f}, SNR {s['snr_in_db']:.1f} -> "
             f"{s['snr_out_db']:.1f} dB; val BCE {metrics.get('val_loss', float('nan')):.4f} "
             f"(floor {metrics['bce_floor']:.4f})")
-    say(f"wrote {cfg.out} (id {meta['id']}) and {report}/ in {time.perf_counter() - started:.0f} s")
-    return meta
