@@ -1,0 +1,104 @@
+"""Training from what users have: a noisy recording alone, noisy/clean pairs, a start from an existing
+model, the sensor's own noise. Each mode trains a tiny model on a slice of the shipped real ECG and the
+model then serves through a real daemon on loopback; bad inputs get one clear line and exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hush import modelfile
+from hush.cli import main
+from hush.paths import REPO_ROOT
+
+SMALL = str(Path(__file__).parent / "small.toml")
+
+
+@pytest.fixture(scope="module")
+def ecg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """6,000 samples of the real ECG, a noisy copy (white, 10 dB over the whole recording), and 3,000
+    samples of noise alone (hum and white, an offset)."""
+    d = tmp_path_factory.mktemp("ecg")
+    x = np.load(REPO_ROOT / "data" / "ecg_mitbih208.npy")[:6000]
+    rng = np.random.default_rng(0)
+    np.save(d / "clean.npy", x)
+    np.save(d / "noisy.npy", x + rng.standard_normal(x.size) * x.std() / np.sqrt(10))
+    t = np.arange(3000) / 360.0
+    np.save(d / "noise.npy", 0.2 * np.sin(2 * np.pi * 60 * t) + 0.05 * rng.standard_normal(t.size) + 1.0)
+    return {"clean": d / "clean.npy", "noisy": d / "noisy.npy", "noise": d / "noise.npy", "dir": d}
+
+
+def _serves(model: Path, window: np.ndarray) -> np.ndarray:
+    from hush.daemon.runner import Runner
+    from tests.conftest import serving
+
+    runner = Runner.load(model, max_batch=8)
+    with serving(runner, "ecg/1") as (_srv, sub, pub):
+        pub.send(window)
+        msg = sub.recv(timeout_s=30)
+    assert msg is not None and not msg.is_error
+    got = msg.samples()
+    np.testing.assert_allclose(got, runner.denoise(window[None])[0], rtol=1e-4, atol=1e-5)
+    return got
+
+
+@pytest.mark.parametrize("mode", ["noisy", "pairs", "init", "noise-file"])
+def test_each_mode_trains_a_model_that_serves(mode: str, ecg: dict[str, Path], tiny_model: Path) -> None:
+    out = ecg["dir"] / f"{mode}.keras"
+    args = {"noisy": ["--noisy", str(ecg["noisy"])],
+            "pairs": ["--pairs", str(ecg["noisy"]), str(ecg["clean"])],
+            "init": ["--clean", str(ecg["clean"]), "--init", str(tiny_model)],
+            "noise-file": ["--clean", str(ecg["clean"]), "--noise-file", str(ecg["noise"])]}[mode]
+    assert main(["train", "--config", SMALL, "--epochs", "1", "--out", str(out), *args]) == 0
+    meta = modelfile.read_meta(out)
+    source = meta["data"]
+    want = {"noisy": "noisy recording", "pairs": "pairs", "init": "recording", "noise-file": "recording"}[mode]
+    assert source["kind"] == want and source["samples"] == 6000 and source["windows"]["test"] > 0
+    if mode == "init":
+        assert source["init"]["id"] == modelfile.read_meta(tiny_model)["id"]
+        assert meta["parameters"] == modelfile.read_meta(tiny_model)["parameters"]  # the same network, tuned
+    if mode == "noise-file":
+        assert source["noise_file"] == str(ecg["noise"])
+    report = out.with_name(f"{mode}-report")
+    assert (report / "loss.png").stat().st_size > 1000 and "data: " in (report / "report.txt").read_text()
+    window = np.load(ecg["noisy"])[-150:]
+    got = _serves(out, window)
+    assert got.shape == (150,) and np.isfinite(got).all()
+
+
+def test_blind_spots_hide_samples_behind_their_neighbours() -> None:
+    from hush.trainer.selfsup import RADIUS, blind_spot
+
+    z = np.arange(2 * 150, dtype=np.float32).reshape(2, 150)
+    masked, target, weight = blind_spot(z, np.random.default_rng(0), copies=3)
+    assert masked.shape == target.shape == weight.shape == (6, 150)
+    hidden = weight > 0
+    assert hidden.any(axis=1).all() and 0.005 < hidden.mean() < 0.1
+    np.testing.assert_array_equal(masked[~hidden], target[~hidden])  # only hidden samples change
+    moved = np.abs(masked - target)[hidden]
+    assert (moved >= 1).all() and (moved <= RADIUS).all()  # each took a neighbour's value, never its own
+
+
+@pytest.mark.parametrize("case", ["short", "nan", "window", "column"])
+def test_bad_inputs_are_one_clear_line(case: str, ecg: dict[str, Path], tiny_model: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    if case == "short":
+        np.save(tmp_path / "short.npy", np.ones(100))
+        args, want = ["--noisy", str(tmp_path / "short.npy")], "fewer than one window of 150"
+    elif case == "nan":
+        x = np.load(ecg["noisy"])
+        x[1234] = np.nan
+        np.save(tmp_path / "nan.npy", x)
+        args, want = ["--noisy", str(tmp_path / "nan.npy")], "sample 1234 is not finite"
+    elif case == "window":
+        args, want = ["--clean", str(ecg["clean"]), "--init", str(tiny_model), "--window", "100"], \
+            "the model's window is 150, this run's is 100"
+    else:
+        (tmp_path / "two.csv").write_text("time,ecg\n0,1\n1,2\n")
+        args, want = ["--noisy", str(tmp_path / "two.csv"), "--column", "voltage"], "no column 'voltage'"
+    assert main(["train", "--config", SMALL, "--epochs", "1", "--out", str(tmp_path / "x.keras"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and want in err[0], err
+    assert not (tmp_path / "x.keras").exists()
