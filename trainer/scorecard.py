@@ -55,12 +55,17 @@ def _load_array(path: str, window: int) -> np.ndarray:
 
 def score_windows(denoise: Callable[[np.ndarray], np.ndarray], clean: np.ndarray,
                   noisy: np.ndarray, rate: float = 360.0) -> dict[str, Any]:
-    """The model and every tuned baseline on one set of windows; margin = model gain - best baseline gain."""
+    """The model and every tuned baseline on one set of windows; margin = model gain - best baseline gain.
+    `blind` is the low-pass filters tuned without the truth (evaluate.blind_baselines), and `blind_margin`
+    the model's gain over the best of them."""
     model = evaluate.compare(clean, noisy, denoise(noisy))
     baselines = evaluate.best_baselines(clean, noisy, rate)
     best = max(baselines, key=lambda k: baselines[k]["snr_gain_db"])
+    blind = evaluate.blind_baselines(clean, noisy, rate)
+    top = max(v["snr_gain_db"] for v in blind.values())
     return {"model": model, "baselines": baselines, "best_baseline": best,
-            "margin_db": model["snr_gain_db"] - baselines[best]["snr_gain_db"]}
+            "margin_db": model["snr_gain_db"] - baselines[best]["snr_gain_db"], "blind": blind,
+            "blind_margin_db": model["snr_gain_db"] - top}
 
 
 def stream_seams(denoise: Callable[[np.ndarray], np.ndarray], x: np.ndarray, cfg: TrainConfig, snr_db: float,
@@ -265,6 +270,14 @@ def table(result: dict[str, Any]) -> str:
              "SNR gain in dB, mean over windows", _gain_header()]
     lines += [_gain_row(snr, r) for snr, r in result["by_snr"].items()]
     lines.append("margin: model gain minus the best baseline's, each baseline tuned on these windows")
+    blind = [(snr, r) for snr, r in result["by_snr"].items() if "blind" in r]
+    if blind:
+        lines.append("without a clean reference (low-pass filters set by the noise level estimated from the noisy "
+                     "windows):")
+        for snr, r in blind:
+            cells = ", ".join(f"{k} {v['setting']} {v['snr_gain_db']:+.2f}" for k, v in r["blind"].items())
+            lines.append(f"{snr:>10}: {cells}; model {r['model']['snr_gain_db']:+.2f}, margin over the best of "
+                         f"them {r['blind_margin_db']:+.2f}")
     if "stream" in result:
         s = result["stream"]
         lines.append(f"stream at {s['snr_db']:g} dB, RMSE (input's units): noisy {s['rmse_noisy']:.4g}; window by "

@@ -112,3 +112,24 @@ def test_median_channels_are_exact_running_medians() -> None:
     y = np.asarray(Model(m.input, m.get_layer("with_medians").output)(x))
     for ch, k in ((1, 3), (2, 5)):
         np.testing.assert_array_equal(y[:, :, ch], median_filter(x[:, :, 0], size=(1, k), mode="nearest"))
+
+
+def test_noise_level_from_the_noisy_windows_alone() -> None:
+    rng = np.random.default_rng(10)
+    clean = data.synthetic_clean(TrainConfig(families=["sines", "steps"], freq_max=4.0), 400, rng)
+    noisy = noise.add_noise(clean, CFG, rng, 10.0, ["white"])
+    ratio = evaluate.noise_sigma(noisy) / (noisy - clean).std(axis=1)
+    assert 0.85 < np.median(ratio) < 1.2
+
+
+def test_blind_baselines_need_no_truth_and_cannot_beat_the_oracle() -> None:
+    rng = np.random.default_rng(11)
+    clean = data.synthetic_clean(TrainConfig(families=["sines", "damped"], freq_max=4.0), 400, rng)
+    noisy = noise.add_noise(clean, CFG, rng, 10.0, ["white"])
+    blind, oracle = evaluate.blind_baselines(clean, noisy), evaluate.best_baselines(clean, noisy)
+    assert set(blind) == set(evaluate.BLIND)
+    for name, b in blind.items():
+        assert 0 < b["snr_gain_db"] <= oracle[name]["snr_gain_db"] + 1e-9
+    # the choice does not look at the truth: the same noisy windows with another truth choose the same
+    other = evaluate.blind_baselines(clean * 0, noisy)
+    assert {k: v["setting"] for k, v in other.items()} == {k: v["setting"] for k, v in blind.items()}
