@@ -296,7 +296,7 @@ def plot_kind(path: Path, title: str, rows: dict[str, Any], shown: tuple[np.ndar
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(14, 6))
+    fig = plt.figure(figsize=(14, 7))
     ax = fig.add_subplot(1, 3, 1)
     x = [float(k) for k in rows]
     ax.plot(x, [r["model"]["snr_gain_db"] for r in rows.values()], "o-", lw=2, label="hush model")
@@ -309,7 +309,7 @@ def plot_kind(path: Path, title: str, rows: dict[str, Any], shown: tuple[np.ndar
     ax.grid(alpha=0.3)
     if shown is not None:
         c, z, y, b, snr = shown
-        k = min(8, len(c))
+        k = min(4, len(c))
         for i in range(k):
             a = fig.add_subplot(k, 3, (3 * i + 2, 3 * i + 3))
             a.plot(z[i], color="0.75", lw=0.8, label="noisy")

@@ -196,6 +196,44 @@ def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dic
     return {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
 
 
+def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool) -> list[Any]:
+    """Progress lines; early stopping (with a validation set); checkpoints to resume from; TensorBoard."""
+    callbacks = [Progress(say, steps).callback]
+    if cfg.patience and has_val:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
+    if cfg.checkpoint_dir:  # saved at every epoch's end; an interrupted run resumes there; removed when done
+        callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
+    if cfg.tensorboard_dir:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorboard") is None:  # TF 2.21 no longer installs it
+            raise ValueError("tensorboard_dir needs the tensorboard package: pip install 'hush[tensorboard]'")
+        callbacks.append(keras.callbacks.TensorBoard(cfg.tensorboard_dir))
+    return callbacks
+
+
+def score_test(cfg: TrainConfig, runner: Any, test_clean: np.ndarray | None, test_noisy: np.ndarray,
+               denoised: np.ndarray, arrays: dict[str, tuple[np.ndarray, ...]]) -> dict[str, Any]:
+    """The test set's scores in the input's units beside the tuned filters; without truth, how much the
+    model took away."""
+    metrics: dict[str, Any] = {"test_windows": int(len(test_noisy))}
+    if test_clean is None:
+        removed = test_noisy - denoised
+        metrics["removed_rms"] = float(np.sqrt(np.mean(removed**2)))
+        metrics["input_rms_ac"] = float(np.sqrt(np.mean(test_noisy.var(axis=1))))
+        return metrics
+    metrics.update(evaluate.compare(test_clean, test_noisy, denoised))
+    metrics["baselines"] = evaluate.best_baselines(test_clean, test_noisy, cfg.rate)
+    if cfg.scaling == "minmax":
+        # The tutorial's own numbers: in the [0, 1] scale of each clean window, and the BCE floor, the
+        # mean binary entropy of the targets, below which no model's cross-entropy can go.
+        z_in, z_out = arrays["test"][0], arrays["test"][1]
+        metrics["seed_scale"] = evaluate.compare(z_out.astype(np.float64), z_in, runner.run_scaled(z_in))
+        t = np.clip(arrays["val"][1] if len(arrays["val"][0]) else z_out, 1e-7, 1 - 1e-7).astype(np.float64)
+        metrics["bce_floor"] = float(np.mean(-(t * np.log(t) + (1 - t) * np.log(1 - t))))
+    return metrics
+
+
 def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = print,
           noisy_path: str | Path | None = None, pairs: tuple[str, str] | None = None,
           init: str | Path | None = None) -> dict[str, Any]:
@@ -223,17 +261,6 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     # 4. Fit. Early stopping restores the best validation weights; without a validation set it is off.
     has_val = len(arrays["val"][0]) > 0
     steps = -(-len(arrays["train"][0]) // cfg.batch_size)
-    callbacks = [Progress(say, steps).callback]
-    if cfg.patience and has_val:
-        callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
-    if cfg.checkpoint_dir:  # saved at every epoch's end; an interrupted run resumes there; removed when done
-        callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
-    if cfg.tensorboard_dir:
-        import importlib.util
-
-        if importlib.util.find_spec("tensorboard") is None:  # TF 2.21 no longer installs it
-            raise ValueError("tensorboard_dir needs the tensorboard package: pip install 'hush[tensorboard]'")
-        callbacks.append(keras.callbacks.TensorBoard(cfg.tensorboard_dir))
 
     def keras_set(part: str) -> tuple[np.ndarray, ...]:
         a = arrays[part]
@@ -242,8 +269,8 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     t_fit = time.perf_counter()
     x_fit, y_fit, *w_fit = keras_set("train")
     history = model.fit(x_fit, y_fit, sample_weight=w_fit[0] if w_fit else None, batch_size=cfg.batch_size,
-                        epochs=cfg.epochs, verbose=0, callbacks=callbacks, shuffle=True,
-                        validation_data=keras_set("val") if has_val else None)
+                        epochs=cfg.epochs, verbose=0, callbacks=callbacks_for(cfg, keras, say, steps, has_val),
+                        shuffle=True, validation_data=keras_set("val") if has_val else None)
     fit_s = time.perf_counter() - t_fit
 
     # 5. Score on the test set through the serving path (the daemon's Runner: scaling, compiled call,
@@ -253,28 +280,12 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     name = "seed" if cfg.preset == "seed" else (Path(cfg.out).stem or "model")
     meta: dict[str, Any] = {"name": name, "window": cfg.window, "scaling": cfg.scaling, "id": name}
     runner = Runner(model, meta, max_batch=256, tf=tf)
-    test_noisy = noisy["test"]
+    test_clean, test_noisy = (clean["test"] if clean is not None else None), noisy["test"]
     denoised = runner.denoise(test_noisy)
-    test_clean = clean["test"] if clean is not None else None
-    metrics: dict[str, Any] = {"test_windows": int(len(test_noisy))}
-    if test_clean is not None:
-        metrics.update(evaluate.compare(test_clean, test_noisy, denoised))
-        metrics["baselines"] = evaluate.best_baselines(test_clean, test_noisy, cfg.rate)
-    else:  # no truth: what the blind-spot loss says, and what was taken away
-        removed = test_noisy - denoised
-        metrics["removed_rms"] = float(np.sqrt(np.mean(removed**2)))
-        metrics["input_rms_ac"] = float(np.sqrt(np.mean(test_noisy.var(axis=1))))
+    metrics = score_test(cfg, runner, test_clean, test_noisy, denoised, arrays)
     if has_val:
         metrics["val_loss"] = float(min(history.history["val_loss"]))
         metrics["val_loss_last"] = float(history.history["val_loss"][-1])
-    if cfg.scaling == "minmax" and test_clean is not None:
-        # The tutorial's own numbers: in the [0, 1] scale of each clean window, and the BCE floor, the
-        # mean binary entropy of the targets, below which no model's cross-entropy can go.
-        z_in, z_out = arrays["test"][0], arrays["test"][1]
-        y_scaled = runner.run_scaled(z_in)
-        metrics["seed_scale"] = evaluate.compare(z_out.astype(np.float64), z_in, y_scaled)
-        t = np.clip(arrays["val"][1] if has_val else z_out, 1e-7, 1 - 1e-7).astype(np.float64)
-        metrics["bce_floor"] = float(np.mean(-(t * np.log(t) + (1 - t) * np.log(1 - t))))
     metrics["fit_seconds"] = round(fit_s, 1)
     metrics["epochs_run"] = len(history.history["loss"])
 

@@ -5,22 +5,45 @@ from pathlib import Path
 
 import numpy as np
 
+from hush import modelfile
 from hush.cli import main
 
 
-def test_eval_synthetic_table_json_and_picture(tiny_model: Path, tmp_path: Path,
-                                               capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["eval", str(tiny_model), "--snr", "0", "20", "--windows", "200", "--out-dir", str(tmp_path)]) == 0
+def test_eval_synthetic_sets_kinds_families_json_and_pictures(tiny_model: Path, tmp_path: Path,
+                                                               capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["eval", str(tiny_model), "--snr", "0", "20", "--windows", "240", "--noise", "white", "spikes",
+                 "--out-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "input SNR" in out and "margin" in out
+    assert "[held-out] families: ecg, rc" in out and "[trained] families: sines" in out
+    assert "white noise, margin per family:" in out
     r = json.loads((tmp_path / "eval.json").read_text())
-    assert set(r["by_snr"]) == {"0.0", "20.0"} and r["source"]["kind"] == "synthetic"
-    for s in r["by_snr"].values():
-        assert set(s["baselines"]) == {"moving average", "Savitzky-Golay", "Butterworth filtfilt", "Wiener"}
-        assert abs(s["model"]["snr_gain_db"] - s["margin_db"]
-                   - s["baselines"][s["best_baseline"]]["snr_gain_db"]) < 1e-9
-    assert abs(r["by_snr"]["0.0"]["model"]["snr_in_db"]) < 0.1  # noised at 0 dB (variance; the error adds its mean)
-    assert (tmp_path / "eval.png").stat().st_size > 5000
+    assert r["source"]["kind"] == "synthetic" and r["source"]["noise"] == ["white", "spikes"]
+    assert r["trained_on"]["families"] == modelfile.read_meta(tiny_model)["train_config"]["families"]
+    held = r["sets"]["held-out"]
+    assert not set(held["families"]) & set(r["trained_on"]["families"])  # really held out
+    for kind in ("white", "spikes"):
+        rows = held["kinds"][kind]
+        assert set(rows) == {"0.0", "20.0"}
+        for s in rows.values():
+            assert set(s["baselines"]) == {"moving average", "Savitzky-Golay", "Butterworth filtfilt", "Wiener",
+                                           "median", "notch"}
+            assert abs(s["model"]["snr_gain_db"] - s["margin_db"]
+                       - s["baselines"][s["best_baseline"]]["snr_gain_db"]) < 1e-9
+            assert set(s["families"]) == set(held["families"])
+        assert abs(rows["0.0"]["model"]["snr_in_db"]) < 0.2  # noised at 0 dB
+        assert (tmp_path / f"eval-held-out-{kind}.png").stat().st_size > 5000
+    # the median filter is the tool for impulses, and the table shows it
+    sp = held["kinds"]["spikes"]["0.0"]["baselines"]
+    assert sp["median"]["snr_gain_db"] > sp["moving average"]["snr_gain_db"]
+
+
+def test_eval_at_a_fixed_noise_level(tiny_model: Path, tmp_path: Path) -> None:
+    assert main(["eval", str(tiny_model), "--snr", "10", "--windows", "200", "--noise", "white", "--families",
+                 "held-out", "--fixed-level", "--out-dir", str(tmp_path)]) == 0
+    r = json.loads((tmp_path / "eval.json").read_text())
+    assert set(r["sets"]) == {"held-out"} and r["source"]["noise_level"] == "fixed over the windows"
+    m = r["sets"]["held-out"]["kinds"]["white"]["10.0"]["model"]
+    assert abs(m["snr_total_in_db"] - 10.0) < 0.5  # 10 dB over all windows together
 
 
 def test_eval_on_a_recording_measures_seams(tiny_model: Path, tmp_path: Path) -> None:
