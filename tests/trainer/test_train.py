@@ -23,8 +23,10 @@ def test_tiny_model_file_is_self_contained(tiny_model: Path) -> None:
     for key in ("rmse_in", "rmse_out", "snr_in_db", "snr_out_db", "snr_gain_db", "baselines"):
         assert key in m
     assert m["snr_gain_db"] > 0  # even two tiny epochs denoise
-    assert set(m["baselines"]) == {"moving average", "Savitzky-Golay", "Butterworth filtfilt", "Wiener"}
+    assert set(m["baselines"]) == {"moving average", "Savitzky-Golay", "Butterworth filtfilt", "Wiener", "median",
+                                   "notch"}
     report = tiny_model.with_name("tiny-report")
+    assert (report / "loss.png").stat().st_size > 1000
     assert (report / "examples.png").stat().st_size > 1000
     assert json.loads((report / "metrics.json").read_text())["id"] == meta["id"]
     with zipfile.ZipFile(tiny_model) as zf:
@@ -78,7 +80,9 @@ def test_train_on_a_recording(tmp_path: Path) -> None:
     assert main(["train", "--clean", str(tmp_path / "rec.npy"), "--epochs", "1", "--out", str(out),
                  "--config", str(Path(__file__).parent / "small.toml")]) == 0
     meta = modelfile.read_meta(out)
-    assert meta["data"] == {"kind": "recording", "path": str(tmp_path / "rec.npy"), "samples": 9000}
+    assert meta["data"] == {"kind": "recording", "path": str(tmp_path / "rec.npy"), "samples": 9000,
+                            "noise": ["white"], "noise_file": None, "noise_file_share": None, "init": None,
+                            "windows": {"train": 598, "val": 19, "test": 17}}
     # The test part is the recording's last 15 %: 1350 samples, windows every 75: 17 windows.
     assert meta["metrics"]["test_windows"] == 17
 
