@@ -141,6 +141,8 @@ class TrainConfig:
     dilations: list[int] = _f([1, 2, 4, 8, 16, 1], "one hidden layer per dilation (dilated); these see 199 samples")
     median_channels: bool = _f(False, "the network also reads running medians (3 and 5 samples) of its input: "
                                "what removes impulses (dilated)")
+    median_gate: bool = _f(False, "the output is chosen per sample, by weights the network computes, among its own "
+                           "estimate and the two running medians (dilated)")
     scaling: str = _f("standardize", "per-window scaling", choices=("standardize", "minmax"))
     loss: str = _f("mse", "loss in the scaled coordinates: mse, bce (the seed's), or snr (the mean over windows "
                    "of each window's error in dB: every window's SNR counts alike, as hush eval scores it)",

@@ -24,12 +24,14 @@ def _col(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
 
 
 def sines(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
-    """Sums of 1-3 sines of random frequency, phase and amplitude."""
+    """Sums of 1-3 sines of random phase and amplitude, their frequencies log-uniform in 0.3-fmax cycles per
+    window (as many slow ones as fast ones)."""
     u, out = _u(n, w), np.zeros((n, w))
     count = rng.integers(1, 4, (n, 1))
     for k in range(3):
         on = (k < count).astype(float)
-        f, ph, a = _col(rng, 0.3, fmax, n), _col(rng, 0, 2 * np.pi, n), _col(rng, 0.2, 1.0, n)
+        f = np.exp(_col(rng, np.log(0.3), np.log(max(fmax, 0.31)), n))
+        ph, a = _col(rng, 0, 2 * np.pi, n), _col(rng, 0.2, 1.0, n)
         out += on * a * np.sin(2 * np.pi * f * u + ph)
     return out
 

@@ -14,15 +14,16 @@ from hush.trainer.data import Family, _col, _u
 
 def ecg(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
     """A heartbeat-like wave (P, Q, R, S, T as Gaussians, after McSharry et al. 2003) at 40-180 beats/min,
-    for a window of 0.4-1.5 s."""
+    the window lasting 0.4-1.5 s (a sampling rate of 100-375 Hz): the QRS is 1-4 samples wide."""
     seconds = _col(rng, 0.4, 1.5, n)
     t = _u(n, w) * seconds
     period = 60 / _col(rng, 40, 180, n)
-    phase = ((t / period + _col(rng, 0, 1, n)) % 1.0) - 0.5  # R peak at 0
+    t_beat = ((t / period + _col(rng, 0, 1, n)) % 1.0 - 0.5) * period  # seconds from the R peak
     out = np.zeros((n, w))
-    for centre, width, height in ((-0.2, 0.025, 0.12), (-0.03, 0.01, -0.15), (0.0, 0.01, 1.0),
-                                  (0.03, 0.01, -0.25), (0.25, 0.04, 0.3)):
-        out += height * _col(rng, 0.7, 1.3, n) * np.exp(-0.5 * ((phase - centre) / (width * period / 0.8)) ** 2)
+    for centre, width, height in ((-0.2, 0.025, 0.12), (-0.025, 0.01, -0.15), (0.0, 0.01, 1.0),
+                                  (0.025, 0.01, -0.25), (0.25, 0.04, 0.3)):
+        at = centre * np.minimum(period, 1.0)  # P and T come closer to the R peak as the heart speeds up
+        out += height * _col(rng, 0.7, 1.3, n) * np.exp(-0.5 * ((t_beat - at) / width) ** 2)
     return out
 
 
@@ -68,11 +69,11 @@ def bumps(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
 
 
 def sines_hi(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
-    """1-2 sines at 8-20 cycles per window: above the default training's freq_max."""
+    """1-2 sines at 20-30 cycles per window (5-7.5 samples a cycle): above the default training's freq_max."""
     u = _u(n, w)
-    out = np.sin(2 * np.pi * _col(rng, 8, 20, n) * u + _col(rng, 0, 6.3, n))
+    out = np.sin(2 * np.pi * _col(rng, 20, 30, n) * u + _col(rng, 0, 6.3, n))
     return out + (rng.random((n, 1)) < 0.5) * _col(rng, 0.2, 1, n) * np.sin(
-        2 * np.pi * _col(rng, 8, 20, n) * u + _col(rng, 0, 6.3, n))
+        2 * np.pi * _col(rng, 20, 30, n) * u + _col(rng, 0, 6.3, n))
 
 
 def poly(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:

@@ -9,9 +9,11 @@ Two sorts of kind:
   make is solved, per window, to the SNR asked (clip level, quantisation step, dropout rate).
 Listed together, every kind gets an equal share of the noise power.
 
-`mix` is the default model's training noise: per window, white plus each other additive kind with
-probability 0.4, at random relative levels (within 20 dB), hum at a random sampling rate (0.66-1.5 x
-`rate`), and in 15 % of windows one distortion taking 30-70 % of the noise power.
+`mix` is the default model's training noise: per window, white (within 10 dB) plus each of pink, spikes
+and hum with probability 0.4 at random relative levels (within 20 dB), or, in a fifth of the windows, one of
+those four alone; hum at a random sampling rate (0.66-1.5 x `rate`); in 15 % of windows one distortion
+taking 30-70 % of the noise power. Brown noise and wander are left out: within one window they look like
+signal, and a model taught to remove them removes signal too.
 A recording of the sensor's own noise (`--noise-file`: the sensor running with no signal) replaces the
 synthetic noise, or takes `noise_file_share` of its power: segments of it, each offset removed, at the SNR.
 `seed` is the tutorial's absolute noise, noise_factor * N(0, 1), and is not scaled to an SNR.
@@ -157,16 +159,19 @@ def _snr(cfg: Any, rng: np.random.Generator, n: int, snr_db: float | np.ndarray 
     return np.broadcast_to(np.asarray(snr_db, dtype=float).reshape(-1, 1), (n, 1))
 
 
+MIXED = ("white", "pink", "spikes", "hum")  # brown and wander stay out: one window cannot tell them from signal
+
+
 def _mixture(clean: np.ndarray, rng: np.random.Generator, rate: float, noise_power: np.ndarray) -> np.ndarray:
     """The `mix` recipe (module docstring)."""
     n, w = clean.shape
-    total = white(rng, n, w, rate) * np.exp(rng.uniform(np.log(0.1), 0, (n, 1)))
-    for name, kind in ADDITIVE.items():
-        if name == "white":
-            continue
-        on = rng.random((n, 1)) < 0.4
+    alone = np.where(rng.random(n) < 0.2, rng.integers(0, len(MIXED), n), -1)  # a fifth: one kind alone
+    total = np.zeros((n, w))
+    for i, name in enumerate(MIXED):
+        on = (rng.random((n, 1)) < (1.0 if name == "white" else 0.4)) & (alone[:, None] < 0) | (alone[:, None] == i)
+        level = np.exp(rng.uniform(np.log(0.1 if name == "white" else 0.01), 0, (n, 1)))
         r = rate * np.exp(rng.uniform(np.log(0.66), np.log(1.5), (n, 1))) if name == "hum" else rate
-        total = total + on * np.sqrt(np.exp(rng.uniform(np.log(0.01), 0, (n, 1)))) * kind(rng, n, w, r)
+        total = total + on * np.sqrt(level) * ADDITIVE[name](rng, n, w, r)
     share = np.where(rng.random((n, 1)) < 0.15, rng.uniform(0.3, 0.7, (n, 1)), 0.0)
     noise = _unit(total) * np.sqrt(noise_power * (1 - share))
     which = rng.integers(0, len(DISTORTIONS), n)

@@ -133,3 +133,10 @@ def test_blind_baselines_need_no_truth_and_cannot_beat_the_oracle() -> None:
     # the choice does not look at the truth: the same noisy windows with another truth choose the same
     other = evaluate.blind_baselines(clean * 0, noisy)
     assert {k: v["setting"] for k, v in other.items()} == {k: v["setting"] for k, v in blind.items()}
+
+
+def test_mix_leaves_out_what_one_window_cannot_tell_from_signal() -> None:
+    """Brown noise and wander are not in the default's training noise (a model taught to remove them
+    removes slow signal too); the kinds that are, are each sometimes alone."""
+    assert set(noise.MIXED) == {"white", "pink", "spikes", "hum"}
+    assert not {"brown", "wander"} & set(noise.MIXED)
