@@ -107,7 +107,41 @@ def time_model_in_process(*args: Any) -> dict[str, float]:
     return dict(out)
 
 
-def model_alone(model_path: Path, batch: int, workers: int, say: Any) -> dict[str, Any]:
+def mflop_per_window(model_path: str | Path) -> float:
+    """Multiply-adds x 2 of the model's convolutions for one window (the rest is elementwise)."""
+    import keras
+
+    from hush.tfenv import tensorflow
+
+    tensorflow()
+    model = keras.models.load_model(model_path, compile=False)
+    flop = 0.0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv1D | keras.layers.Conv1DTranspose):
+            steps, c_out = layer.output.shape[1], layer.output.shape[2]
+            k, c_in = layer.kernel.shape[0], layer.kernel.shape[1 if isinstance(layer, keras.layers.Conv1D) else 2]
+            flop += 2.0 * steps * k * c_in * c_out
+    return flop / 1e6
+
+
+def compare_models(paths: list[str], batch: int, workers: int, say: Any = print) -> list[dict[str, Any]]:
+    """The model alone for each file, in one run, at its best setting (as `hush bench` step 2 finds it),
+    with its windows/s as a ratio to the first file's: the cost of one candidate against another."""
+    rows = []
+    for path in paths:
+        say(f"{path}:")
+        m = model_alone(Path(path), batch, workers, say, predict=False)
+        rows.append({"model": path, "mflop_per_window": mflop_per_window(path),
+                     "batched_windows_per_s": m["batched_windows_per_s"], "b1_ms": m["b1_ms"]})
+    say(f"\n{'model':<40}{'MFLOP/window':>14}{'windows/s':>12}{'ratio':>8}{'batch-1 ms':>12}")
+    for r in rows:
+        r["ratio"] = r["batched_windows_per_s"] / rows[0]["batched_windows_per_s"]
+        say(f"{r['model']:<40}{r['mflop_per_window']:>14.2f}{r['batched_windows_per_s']:>12,.0f}{r['ratio']:>8.2f}"
+            f"{r['b1_ms']:>12.3f}")
+    return rows
+
+
+def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: bool = True) -> dict[str, Any]:
     """Every way of running the model alone that the daemon can be set to; the best is the bar."""
     out: dict[str, Any] = {"configs": []}
     for intra, n in ((0, 1), (1, workers)) if workers > 1 else ((0, 1),):
@@ -120,9 +154,10 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any) -> dict[st
                 f"{r['b1_paced_p99_ms']:.3f}); batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s (median of "
                 f"{', '.join(f'{x:,.0f}' for x in r['batched_runs'])}; "
                 f"{r['batched_cpu_us_per_window']:.0f} us CPU per window)")
-    p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
-    out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
-    say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
+    if predict:
+        p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
+        out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
+        say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
     best_b1 = min(out["configs"], key=lambda c: c["b1_ms"])
     out["b1_ms"] = best_b1["b1_ms"]
     out["b1_paced_p50_ms"], out["b1_paced_p99_ms"] = best_b1["b1_paced_p50_ms"], best_b1["b1_paced_p99_ms"]

@@ -321,6 +321,12 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
         overload(args.overload, args.out_dir, args.model)
         return 0
+    if args.models:
+        from hush.bench import compare_models
+
+        compare_models(args.models, args.max_batch or cfg.serve.max_batch,
+                       resolve_workers(cfg.serve.workers if args.workers is None else args.workers))
+        return 0
     if args.scale_out:
         from hush.overload import scale_out
 
@@ -337,6 +343,7 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
 @command("bench", "measure the model, the daemon and the whole path on this machine; print ratios",
          "hush bench --out-dir bench-out\n  hush bench --quick --max-batch 128\n  hush bench --overload 60\n"
+         "  hush bench --models old.keras new.keras\n"
          "  hush bench --scale-out 2")
 @handles(run_bench)
 def _bench(p: argparse.ArgumentParser) -> None:
@@ -351,6 +358,8 @@ def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="the daemon's model workers (default: config)")
     p.add_argument("--overload", type=float, metavar="SECONDS",
                    help="instead: 3x capacity for SECONDS, then a light load; memory, drops, latency, recovery")
+    p.add_argument("--models", nargs="+", metavar="MODEL",
+                   help="instead: each model alone at its best setting, windows/s as a ratio to the first")
     p.add_argument("--scale-out", type=int, metavar="N",
                    help="instead: throughput of 1 daemon and of N daemons sharing one PUSH input")
 

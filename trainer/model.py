@@ -89,7 +89,11 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
     out = layers.Subtract(name="denoised")([inp, noise])
     if median_gate:
         candidates = layers.Concatenate(name="candidates")([out, *medians])
-        weights = layers.Conv1D(3, kernel_size, padding="same", activation="softmax", name="gate")(x)
+        # Starting at (0.9, 0.05, 0.05): the network's own estimate, until it learns where a median is better
+        # (a gate that starts even can settle on a median everywhere, and the network under it then dies).
+        weights = layers.Conv1D(3, kernel_size, padding="same", activation="softmax", kernel_initializer="zeros",
+                                bias_initializer=keras.initializers.Constant([np.log(18.0), 0.0, 0.0]),
+                                name="gate")(x)
         picked = layers.Multiply(name="weighted")([candidates, weights])
         out = layers.Conv1D(1, 1, use_bias=False, kernel_initializer="ones", trainable=False, name="chosen")(picked)
     return keras.Model(inp, out, name="dilated")
