@@ -108,17 +108,18 @@ class TrainConfig:
     seed: int = _f(0, "random seed for data, split and weights", min=0)
     window: int = _f(150, "samples per window (W)", min=8, max=65536)
     families: list[str] = _f(
-        ["sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk"],
+        ["sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "pulses", "spiky", "ramps",
+         "am"],
         "synthetic signal families to train on",
         items=("sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "pulses", "spiky",
                "ramps", "am", "seed_parabola"),
     )
-    n_windows: int = _f(60_000, "synthetic windows to make (train + validation + test)", min=10)
-    freq_max: float = _f(8.0, "highest frequency, in cycles per window", min=0.1)
+    n_windows: int = _f(120_000, "synthetic windows to make (train + validation + test)", min=10)
+    freq_max: float = _f(16.0, "highest frequency, in cycles per window", min=0.1)
     amplitude_min: float = _f(0.1, "smallest signal amplitude (log-uniform)", min=0.0)
     amplitude_max: float = _f(10.0, "largest signal amplitude", min=0.0)
     offset_max: float = _f(5.0, "offsets are uniform in [-offset_max, offset_max]", min=0.0)
-    noise: list[str] = _f(["white"], "noise kinds, each an equal share of the noise power (trainer/noise.py); "
+    noise: list[str] = _f(["mix"], "noise kinds, each an equal share of the noise power (trainer/noise.py); "
                           "['mix'] is every kind at random levels; ['seed'] is the tutorial's",
                           items=("white", "pink", "brown", "spikes", "wander", "hum", "clip", "quantize", "dropout",
                                  "mix", "seed"))
@@ -128,8 +129,8 @@ class TrainConfig:
     noise_file_share: float = _f(1.0, "part of the noise power taken by noise_file; the rest is `noise`", min=0.0,
                                  max=1.0)
     rate: float = _f(360.0, "sampling rate (Hz) that hum (50/60 Hz) and wander (< 0.5 Hz) are placed by", min=1.0)
-    snr_db_min: float = _f(0.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
-    snr_db_max: float = _f(30.0, "highest input SNR, dB", min=-40.0, max=80.0)
+    snr_db_min: float = _f(-5.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
+    snr_db_max: float = _f(45.0, "highest input SNR, dB", min=-40.0, max=80.0)
     noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = ['seed'])", min=0.0)
     column: str = _f("", "with --clean (and --noisy): a CSV file's column, a header name or a 0-based index; empty: "
                      "the file's only column (several are an error)")
@@ -139,20 +140,18 @@ class TrainConfig:
     filters: int = _f(32, "channels of the hidden layers (dilated)", min=1, max=1024)
     kernel_size: int = _f(7, "kernel size (dilated)", min=1, max=255)
     dilations: list[int] = _f([1, 2, 4, 8, 16, 1], "one hidden layer per dilation (dilated); these see 199 samples")
-    median_channels: bool = _f(False, "the network also reads running medians (3 and 5 samples) of its input: "
+    median_channels: bool = _f(True, "the network also reads running medians (3 and 5 samples) of its input: "
                                "what removes impulses (dilated)")
-    median_gate: bool = _f(False, "the output is chosen per sample, by weights the network computes, among its own "
-                           "estimate and the two running medians (dilated)")
     scaling: str = _f("standardize", "per-window scaling", choices=("standardize", "minmax"))
-    loss: str = _f("mse", "loss in the scaled coordinates: mse, bce (the seed's), or snr (the mean over windows "
+    loss: str = _f("snr", "loss in the scaled coordinates: mse, bce (the seed's), or snr (the mean over windows "
                    "of each window's error in dB: every window's SNR counts alike, as hush eval scores it)",
                    choices=("mse", "bce", "snr"))
-    epochs: int = _f(30, "passes over the training set at most", min=1)
+    epochs: int = _f(40, "passes over the training set at most", min=1)
     batch_size: int = _f(64, "windows per training step", min=1)
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
     test_fraction: float = _f(0.15, "last part of the windows kept for the test", min=0.0, max=0.9)
     val_fraction: float = _f(0.2, "part of the rest kept for validation", min=0.0, max=0.9)
-    patience: int = _f(3, "epochs without validation gain before stopping; 0 never stops early", min=0)
+    patience: int = _f(4, "epochs without validation gain before stopping; 0 never stops early", min=0)
     report_examples: int = _f(4, "test windows drawn in the report picture", min=0, max=32)
     checkpoint_dir: str = _f("", "if set: training state saved there every epoch; rerunning resumes from it")
     tensorboard_dir: str = _f("", "if set: TensorBoard logs go there")

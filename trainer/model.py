@@ -55,7 +55,7 @@ def _medians(x: Any, window: int) -> tuple[Any, Any]:
 
 
 def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[int],
-                  median_channels: bool = False, median_gate: bool = False) -> Any:
+                  median_channels: bool = False) -> Any:
     """A residual denoiser: dilated 'same' convolutions estimate the noise, which is subtracted.
 
     Predicting the noise (the residual) leaves the network a small, zero-mean target, and a window that is
@@ -66,17 +66,13 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
     its last layer reads the input channels beside the hidden ones: an order statistic is what removes
     impulses, and convolutions with ReLUs learn it only approximately; given it, the network can answer
     like a median filter where there are spikes and like itself elsewhere.
-
-    With `median_gate` as well, the output is chosen per sample among three candidates, the network's own
-    estimate and the two medians, by softmax weights the network computes: where an impulse is, the median
-    can be passed through exactly instead of being approximated.
     """
     import keras
     from keras import layers
 
     inp = keras.Input((window, 1), name="noisy")
     x = inp
-    medians = _medians(inp, window) if median_channels or median_gate else ()
+    medians = _medians(inp, window) if median_channels else ()
     if medians:
         x = layers.Concatenate(name="with_medians")([inp, *medians])
     feats = x
@@ -87,23 +83,13 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
         x = layers.Concatenate(name="hidden_and_input")([x, feats])
     noise = layers.Conv1D(1, kernel_size, padding="same", name="noise")(x)
     out = layers.Subtract(name="denoised")([inp, noise])
-    if median_gate:
-        candidates = layers.Concatenate(name="candidates")([out, *medians])
-        # Starting at (0.9, 0.05, 0.05): the network's own estimate, until it learns where a median is better
-        # (a gate that starts even can settle on a median everywhere, and the network under it then dies).
-        weights = layers.Conv1D(3, kernel_size, padding="same", activation="softmax", kernel_initializer="zeros",
-                                bias_initializer=keras.initializers.Constant([np.log(18.0), 0.0, 0.0]),
-                                name="gate")(x)
-        picked = layers.Multiply(name="weighted")([candidates, weights])
-        out = layers.Conv1D(1, 1, use_bias=False, kernel_initializer="ones", trainable=False, name="chosen")(picked)
     return keras.Model(inp, out, name="dilated")
 
 
 def build(cfg: TrainConfig) -> Any:
     if cfg.architecture == "seed":
         return seed_model(cfg.window)
-    return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations, cfg.median_channels,
-                         cfg.median_gate)
+    return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations, cfg.median_channels)
 
 
 def snr_loss(y_true: Any, y_pred: Any) -> Any:

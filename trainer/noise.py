@@ -11,7 +11,9 @@ Listed together, every kind gets an equal share of the noise power.
 
 `mix` is the default model's training noise: per window, white (within 10 dB) plus each of pink, spikes
 and hum with probability 0.4 at random relative levels (within 20 dB), or, in a fifth of the windows, one of
-those four alone; hum at a random sampling rate (0.66-1.5 x `rate`); in 15 % of windows one distortion
+those four alone; hum within 2 % of 50 or 60 Hz at `rate` (a mains frequency drifts, so does a sensor's
+clock, but a tone elsewhere may be signal: a model taught hum over a band removes every tone in it); in
+15 % of windows one distortion
 taking 30-70 % of the noise power. Brown noise and wander are left out: within one window they look like
 signal, and a model taught to remove them removes signal too.
 A recording of the sensor's own noise (`--noise-file`: the sensor running with no signal) replaces the
@@ -170,7 +172,7 @@ def _mixture(clean: np.ndarray, rng: np.random.Generator, rate: float, noise_pow
     for i, name in enumerate(MIXED):
         on = (rng.random((n, 1)) < (1.0 if name == "white" else 0.4)) & (alone[:, None] < 0) | (alone[:, None] == i)
         level = np.exp(rng.uniform(np.log(0.1 if name == "white" else 0.01), 0, (n, 1)))
-        r = rate * np.exp(rng.uniform(np.log(0.66), np.log(1.5), (n, 1))) if name == "hum" else rate
+        r = rate * rng.uniform(0.98, 1.02, (n, 1)) if name == "hum" else rate
         total = total + on * np.sqrt(level) * ADDITIVE[name](rng, n, w, r)
     share = np.where(rng.random((n, 1)) < 0.15, rng.uniform(0.3, 0.7, (n, 1)), 0.0)
     noise = _unit(total) * np.sqrt(noise_power * (1 - share))
