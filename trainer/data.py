@@ -23,14 +23,21 @@ def _col(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
     return rng.uniform(lo, hi, (n, 1))
 
 
+def _tone_freq(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
+    """Log-uniform in 0.3 .. 2.5 fmax cycles per window (at most 0.4 W): as many slow tones as fast ones, and
+    fast ones well above the other families' fmax, so that a strong tone anywhere below Nyquist is something
+    the model has seen as signal (not only as hum)."""
+    top = min(2.5 * fmax, 0.4 * w)
+    return np.exp(_col(rng, np.log(0.3), np.log(max(top, 0.31)), n))
+
+
 def sines(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
-    """Sums of 1-3 sines of random phase and amplitude, their frequencies log-uniform in 0.3-fmax cycles per
-    window (as many slow ones as fast ones)."""
+    """Sums of 1-3 sines of random phase and amplitude, their frequencies as _tone_freq draws them."""
     u, out = _u(n, w), np.zeros((n, w))
     count = rng.integers(1, 4, (n, 1))
     for k in range(3):
         on = (k < count).astype(float)
-        f = np.exp(_col(rng, np.log(0.3), np.log(max(fmax, 0.31)), n))
+        f = _tone_freq(rng, n, w, fmax)
         ph, a = _col(rng, 0, 2 * np.pi, n), _col(rng, 0.2, 1.0, n)
         out += on * a * np.sin(2 * np.pi * f * u + ph)
     return out
@@ -49,7 +56,7 @@ def seed_parabola(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.n
 
 def chirp(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
     u = _u(n, w)
-    f0, f1 = _col(rng, 0.3, fmax, n), _col(rng, 0.3, fmax, n)
+    f0, f1 = _tone_freq(rng, n, w, fmax), _tone_freq(rng, n, w, fmax)
     return np.sin(2 * np.pi * (f0 * u + 0.5 * (f1 - f0) * u**2) + _col(rng, 0, 2 * np.pi, n))
 
 

@@ -69,11 +69,12 @@ def bumps(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
 
 
 def sines_hi(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
-    """1-2 sines at 20-30 cycles per window (5-7.5 samples a cycle): above the default training's freq_max."""
+    """1-2 sines at 40-55 cycles per window (2.7-3.75 samples a cycle): above any tone the default trains on
+    (at most 2.5 x freq_max = 40)."""
     u = _u(n, w)
-    out = np.sin(2 * np.pi * _col(rng, 20, 30, n) * u + _col(rng, 0, 6.3, n))
+    out = np.sin(2 * np.pi * _col(rng, 40, 55, n) * u + _col(rng, 0, 6.3, n))
     return out + (rng.random((n, 1)) < 0.5) * _col(rng, 0.2, 1, n) * np.sin(
-        2 * np.pi * _col(rng, 20, 30, n) * u + _col(rng, 0, 6.3, n))
+        2 * np.pi * _col(rng, 40, 55, n) * u + _col(rng, 0, 6.3, n))
 
 
 def poly(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
