@@ -132,6 +132,9 @@ class TrainConfig:
     snr_db_min: float = _f(-5.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
     snr_db_max: float = _f(45.0, "highest input SNR, dB", min=-40.0, max=80.0)
     noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = ['seed'])", min=0.0)
+    self_supervision: str = _f("recorrupt", "with --noisy: recorrupt (fresh noise at the recording's estimated "
+                               "level; white noise) or blind-spot (hidden samples; any independent noise)",
+                               choices=("recorrupt", "blind-spot"))
     column: str = _f("", "with --clean (and --noisy): a CSV file's column, a header name or a 0-based index; empty: "
                      "the file's only column (several are an error)")
     clean_hop: int = _f(10, "with --clean: samples between window starts", min=1)
@@ -151,7 +154,8 @@ class TrainConfig:
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
     test_fraction: float = _f(0.15, "last part of the windows kept for the test", min=0.0, max=0.9)
     val_fraction: float = _f(0.2, "part of the rest kept for validation", min=0.0, max=0.9)
-    patience: int = _f(4, "epochs without validation gain before stopping; 0 never stops early", min=0)
+    patience: int = _f(4, "epochs without validation gain before stopping (the step size halves after half as "
+                      "many); 0 never stops early", min=0)
     report_examples: int = _f(4, "test windows drawn in the report picture", min=0, max=32)
     checkpoint_dir: str = _f("", "if set: training state saved there every epoch; rerunning resumes from it")
     tensorboard_dir: str = _f("", "if set: TensorBoard logs go there")

@@ -103,5 +103,18 @@ def snr_loss(y_true: Any, y_pred: Any) -> Any:
     return (10.0 / np.log(10.0)) * ops.log(err + 1e-6)
 
 
-def loss_for(name: str) -> Any:
+def blind_snr_loss(y_true: Any, y_pred: Any) -> Any:
+    """snr_loss over the hidden samples of blind-spot training only: y_true holds the target in channel 0
+    and, in channel 1, 1 where a sample was hidden (trainer/selfsup.py)."""
+    from keras import ops
+
+    target, hidden = y_true[..., 0:1], y_true[..., 1:2]
+    err = ops.sum(hidden * ops.square(y_pred - target), axis=[1, 2]) / ops.maximum(ops.sum(hidden, axis=[1, 2]),
+                                                                                 1.0)
+    return (10.0 / np.log(10.0)) * ops.log(err + 1e-6)
+
+
+def loss_for(name: str, blind: bool = False) -> Any:
+    if blind:
+        return blind_snr_loss if name == "snr" else "mse"
     return {"bce": "binary_crossentropy", "mse": "mse", "snr": snr_loss}[name]

@@ -23,7 +23,7 @@ from hush.tfenv import tensorflow
 from hush.trainer import data, evaluate
 from hush.trainer.model import build, loss_for
 from hush.trainer.noise import Recorded, add_noise
-from hush.trainer.selfsup import blind_spot
+from hush.trainer.selfsup import blind_spot, recorrupt, recorrupted_batches
 
 # What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
 # command-line flags win over it.
@@ -188,18 +188,32 @@ def start_from(cfg: TrainConfig, init: str | Path | None, keras: Any) -> tuple[A
 def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dict[str, np.ndarray],
                rng: np.random.Generator) -> dict[str, tuple[np.ndarray, ...]]:
     """(input, target[, per-sample weight]) in scaled coordinates for train, val and test. Without clean
-    windows, the noisy ones are their own targets, seen through blind spots (trainer/selfsup.py)."""
+    windows, the noisy ones make their own targets (trainer/selfsup.py)."""
     if clean is None:
-        z = {p: scaling.forward(noisy[p], cfg.scaling)[0] for p in noisy}
-        return {"train": blind_spot(z["train"], rng, copies=cfg.clean_copies), "val": blind_spot(z["val"], rng),
+        scaled = {p: scaling.forward(noisy[p], cfg.scaling) for p in noisy}
+        z = {p: v[0] for p, v in scaled.items()}
+        if cfg.self_supervision == "blind-spot":
+            return {"train": blind_spot(z["train"], rng, copies=cfg.clean_copies),
+                    "val": blind_spot(z["val"], rng), "test": (z["test"], z["test"])}
+        # The recording's noise level in each window's scaled units: one level (the median of the windows'
+        # estimates) in the input's units, divided by each window's scale. Training pairs are drawn afresh
+        # per batch (fit() takes the dataset); validation pairs once.
+        level = float(np.median(evaluate.noise_sigma(noisy["train"])))
+        sigma = {p: (level / scaled[p][1][1]).astype(np.float32) for p in noisy}
+        return {"train": (z["train"], sigma["train"], "recorrupt"), "val": recorrupt(z["val"], sigma["val"], rng),
                 "test": (z["test"], z["test"])}
     return {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
 
 
 def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool) -> list[Any]:
-    """Progress lines; early stopping (with a validation set); checkpoints to resume from; TensorBoard."""
+    """Progress lines; with a validation set, the step size halved after half `patience` epochs without gain
+    and early stopping after `patience`; checkpoints to resume from; TensorBoard."""
     callbacks = [Progress(say, steps).callback]
     if cfg.patience and has_val:
+        # The snr loss is noisy from epoch to epoch at Adam's first step size (it weighs the nearly clean
+        # windows, whose errors are small and jumpy): halving it settles what the network has learnt.
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, cfg.patience // 2),
+                                                           min_lr=cfg.learning_rate / 32, verbose=0))
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
     if cfg.checkpoint_dir:  # saved at every epoch's end; an interrupted run resumes there; removed when done
         callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
@@ -250,27 +264,40 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     clean, noisy, source = make_windows(cfg, rng, say, clean_path, noisy_path, pairs)
     arrays = fit_arrays(cfg, clean, noisy, rng)
 
-    # 3. The network: new, or the one to fine-tune. Blind spots weigh the loss per sample: plain MSE.
+    # 3. The network: new, or the one to fine-tune. Blind spots weigh the loss per sample.
     model, source["init"] = start_from(cfg, init, keras)
-    loss = "mse (blind spots)" if clean is None else cfg.loss
+    blind = clean is None and cfg.self_supervision == "blind-spot"
+    loss = f"{cfg.loss} (blind spots)" if blind else cfg.loss
+    if clean is None and not blind:  # recorrupted targets are noisy: the plain mean of squares is unbiased
+        loss = "mse (recorrupted)"
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
-                  loss=loss_for("mse" if clean is None else cfg.loss))
+                  loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
     start = f", fine-tuning {source['init']['id']}" if init else ""
     say(f"model: {model.name}, {model.count_params():,} parameters, loss {loss}, scaling {cfg.scaling}{start}")
 
     # 4. Fit. Early stopping restores the best validation weights; without a validation set it is off.
     has_val = len(arrays["val"][0]) > 0
-    steps = -(-len(arrays["train"][0]) // cfg.batch_size)
+    recorrupting = len(arrays["train"]) == 3 and isinstance(arrays["train"][2], str)
+    steps = -(-len(arrays["train"][0]) * (cfg.clean_copies if recorrupting else 1) // cfg.batch_size)
 
-    def keras_set(part: str) -> tuple[np.ndarray, ...]:
+    def keras_set(part: str) -> tuple[Any, ...]:
+        """(input, target) with a channel axis; blind spots: the hidden-sample mask as the target's second
+        channel (blind_snr_loss), or as per-sample weights for MSE; recorrupt: a dataset of fresh pairs."""
         a = arrays[part]
+        if len(a) == 3 and isinstance(a[2], str):
+            return (recorrupted_batches(a[0], a[1], cfg.batch_size, cfg.clean_copies, cfg.seed),)
+        if len(a) == 3 and cfg.loss == "snr":
+            return a[0][..., None], np.stack([a[1], a[2]], axis=-1)
         return (a[0][..., None], a[1][..., None], *a[2:])
 
     t_fit = time.perf_counter()
-    x_fit, y_fit, *w_fit = keras_set("train")
-    history = model.fit(x_fit, y_fit, sample_weight=w_fit[0] if w_fit else None, batch_size=cfg.batch_size,
-                        epochs=cfg.epochs, verbose=0, callbacks=callbacks_for(cfg, keras, say, steps, has_val),
-                        shuffle=True, validation_data=keras_set("val") if has_val else None)
+    fit_set = keras_set("train")
+    fit_args: dict[str, Any] = ({"x": fit_set[0]} if len(fit_set) == 1 else
+                                {"x": fit_set[0], "y": fit_set[1], "sample_weight": fit_set[2] if len(fit_set) > 2
+                                 else None, "batch_size": cfg.batch_size, "shuffle": True})
+    history = model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
+                        callbacks=callbacks_for(cfg, keras, say, steps, has_val),
+                        validation_data=keras_set("val") if has_val else None)
     fit_s = time.perf_counter() - t_fit
 
     # 5. Score on the test set through the serving path (the daemon's Runner: scaling, compiled call,
