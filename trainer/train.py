@@ -270,15 +270,20 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     loss = f"{cfg.loss} (blind spots)" if blind else cfg.loss
     if clean is None and not blind:  # recorrupted targets are noisy: the plain mean of squares is unbiased
         loss = "mse (recorrupted)"
-    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
+    # Recorrupted targets are so noisy that a validation loss cannot tell one epoch from the next: no early
+    # stopping there, but every epoch at a step size falling as a cosine (their noise is independent of the
+    # input's, so more epochs cannot learn it by heart).
+    fixed_run = clean is None and not blind
+    steps = -(-len(arrays["train"][0]) * (cfg.clean_copies if fixed_run else 1) // cfg.batch_size)
+    rate = (keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps * cfg.epochs, alpha=1 / 32)
+            if fixed_run else cfg.learning_rate)
+    model.compile(optimizer=keras.optimizers.Adam(rate),
                   loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
     start = f", fine-tuning {source['init']['id']}" if init else ""
     say(f"model: {model.name}, {model.count_params():,} parameters, loss {loss}, scaling {cfg.scaling}{start}")
 
     # 4. Fit. Early stopping restores the best validation weights; without a validation set it is off.
     has_val = len(arrays["val"][0]) > 0
-    recorrupting = len(arrays["train"]) == 3 and isinstance(arrays["train"][2], str)
-    steps = -(-len(arrays["train"][0]) * (cfg.clean_copies if recorrupting else 1) // cfg.batch_size)
 
     def keras_set(part: str) -> tuple[Any, ...]:
         """(input, target) with a channel axis; blind spots: the hidden-sample mask as the target's second
@@ -296,7 +301,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
                                 {"x": fit_set[0], "y": fit_set[1], "sample_weight": fit_set[2] if len(fit_set) > 2
                                  else None, "batch_size": cfg.batch_size, "shuffle": True})
     history = model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
-                        callbacks=callbacks_for(cfg, keras, say, steps, has_val),
+                        callbacks=callbacks_for(cfg, keras, say, steps, has_val and not fixed_run),
                         validation_data=keras_set("val") if has_val else None)
     fit_s = time.perf_counter() - t_fit
 

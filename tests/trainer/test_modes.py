@@ -44,17 +44,20 @@ def _serves(model: Path, window: np.ndarray) -> np.ndarray:
     return got
 
 
-@pytest.mark.parametrize("mode", ["noisy", "pairs", "init", "noise-file"])
+@pytest.mark.parametrize("mode", ["noisy", "blind-spot", "pairs", "init", "noise-file"])
 def test_each_mode_trains_a_model_that_serves(mode: str, ecg: dict[str, Path], tiny_model: Path) -> None:
     out = ecg["dir"] / f"{mode}.keras"
+    (ecg["dir"] / "blind.toml").write_text(Path(SMALL).read_text() + 'self_supervision = "blind-spot"\n')
     args = {"noisy": ["--noisy", str(ecg["noisy"])],
+            "blind-spot": ["--noisy", str(ecg["noisy"]), "--config", str(ecg["dir"] / "blind.toml")],
             "pairs": ["--pairs", str(ecg["noisy"]), str(ecg["clean"])],
             "init": ["--clean", str(ecg["clean"]), "--init", str(tiny_model)],
             "noise-file": ["--clean", str(ecg["clean"]), "--noise-file", str(ecg["noise"])]}[mode]
     assert main(["train", "--config", SMALL, "--epochs", "1", "--out", str(out), *args]) == 0
     meta = modelfile.read_meta(out)
     source = meta["data"]
-    want = {"noisy": "noisy recording", "pairs": "pairs", "init": "recording", "noise-file": "recording"}[mode]
+    want = {"noisy": "noisy recording", "blind-spot": "noisy recording", "pairs": "pairs", "init": "recording",
+            "noise-file": "recording"}[mode]
     assert source["kind"] == want and source["samples"] == 6000 and source["windows"]["test"] > 0
     if mode == "init":
         assert source["init"]["id"] == modelfile.read_meta(tiny_model)["id"]
@@ -66,6 +69,25 @@ def test_each_mode_trains_a_model_that_serves(mode: str, ecg: dict[str, Path], t
     window = np.load(ecg["noisy"])[-150:]
     got = _serves(out, window)
     assert got.shape == (150,) and np.isfinite(got).all()
+
+
+def test_recorrupted_pairs_have_target_noise_independent_of_the_input() -> None:
+    """For white Gaussian noise of the estimated level, the target's noise is uncorrelated with the input's,
+    and the target's mean is the clean signal: what a clean reference would have taught."""
+    from hush.trainer.selfsup import recorrupt, recorrupted_batches
+
+    rng = np.random.default_rng(0)
+    clean = np.sin(np.linspace(0, 20, 150))[None].repeat(4000, axis=0)
+    noisy = clean + 0.3 * rng.standard_normal(clean.shape)
+    sigma = np.full((4000, 1), 0.3)
+    x, y = recorrupt(noisy, sigma, rng)
+    e_in, e_out = (x - clean).ravel(), (y - clean).ravel()
+    assert abs(np.corrcoef(e_in, e_out)[0, 1]) < 0.01
+    assert abs(e_out.mean()) < 0.01 and abs(e_in.std() - 0.3 * np.sqrt(1.25)) < 0.01
+    batches = recorrupted_batches(noisy[:100], sigma[:100], 32, 3, seed=1)
+    assert len(batches) == 10  # 300 pairs in batches of 32
+    a, b = batches[0], batches[0]
+    assert a[0].shape == (32, 150, 1) and not np.array_equal(a[0], b[0])  # fresh noise every time
 
 
 def test_blind_spots_hide_samples_behind_their_neighbours() -> None:
