@@ -46,7 +46,8 @@ def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
         tc = hconfig.build_section(hconfig.TrainConfig, {"preset": preset, **PRESETS[preset]},
                                    f"preset {preset!r}", base=tc)
     tc = hconfig.override(tc, flags(args, "out", "epochs", "n_windows", "seed", "batch_size", "window",
-                                    "checkpoint_dir", "tensorboard_dir", "column", "noise_file", "noise_column"))
+                                    "checkpoint_dir", "tensorboard_dir", "column", "noise_file", "noise_column",
+                                    "noise"))
     train(tc, clean_path=args.clean, noisy_path=args.noisy, pairs=tuple(args.pairs) if args.pairs else None,
           init=args.init)
     return 0
@@ -70,6 +71,8 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", metavar="MODEL", help="fine-tune this Hush model (e.g. models/default.keras) "
                    "instead of starting from random weights; its window and scaling are kept")
     p.add_argument("--column", help="the recording's CSV column (a header name or 0-based index)")
+    p.add_argument("--noise", nargs="+", metavar="KIND",
+                   help="noise kinds to add (trainer/noise.py; default: config's [train] noise, 'mix')")
     p.add_argument("--noise-file", metavar="FILE",
                    help="your sensor's noise recorded with no signal: its segments are the noise added")
     p.add_argument("--noise-column", help="the noise file's CSV column")
