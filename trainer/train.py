@@ -205,15 +205,17 @@ def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dic
     return {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
 
 
-def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool) -> list[Any]:
+def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool,
+                  scheduled: bool = False) -> list[Any]:
     """Progress lines; with a validation set, the step size halved after half `patience` epochs without gain
     and early stopping after `patience`; checkpoints to resume from; TensorBoard."""
     callbacks = [Progress(say, steps).callback]
     if cfg.patience and has_val:
         # The snr loss is noisy from epoch to epoch at Adam's first step size (it weighs the nearly clean
         # windows, whose errors are small and jumpy): halving it settles what the network has learnt.
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, cfg.patience // 2),
-                                                           min_lr=cfg.learning_rate / 32, verbose=0))
+        if not scheduled:
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, cfg.patience // 2),
+                                                               min_lr=cfg.learning_rate / 32, verbose=0))
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
     if cfg.checkpoint_dir:  # saved at every epoch's end; an interrupted run resumes there; removed when done
         callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
@@ -270,9 +272,10 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     loss = f"{cfg.loss} (blind spots)" if blind else cfg.loss
     if clean is None and not blind:  # recorrupted targets are noisy: the plain mean of squares is unbiased
         loss = "mse (recorrupted)"
-    # Recorrupted targets are so noisy that a validation loss cannot tell one epoch from the next: no early
-    # stopping there, but every epoch at a step size falling as a cosine (their noise is independent of the
-    # input's, so more epochs cannot learn it by heart).
+    # Recorrupted targets are noisy, and so is a validation loss on them from one epoch to the next: the step
+    # size falls as a cosine instead of on a plateau. Early stopping stays: a network that has seen a window
+    # often enough learns its recorded noise by heart (the target holds it too), and the validation loss
+    # rises then.
     fixed_run = clean is None and not blind
     steps = -(-len(arrays["train"][0]) * (cfg.clean_copies if fixed_run else 1) // cfg.batch_size)
     rate = (keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps * cfg.epochs, alpha=1 / 32)
@@ -301,7 +304,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
                                 {"x": fit_set[0], "y": fit_set[1], "sample_weight": fit_set[2] if len(fit_set) > 2
                                  else None, "batch_size": cfg.batch_size, "shuffle": True})
     history = model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
-                        callbacks=callbacks_for(cfg, keras, say, steps, has_val and not fixed_run),
+                        callbacks=callbacks_for(cfg, keras, say, steps, has_val, scheduled=fixed_run),
                         validation_data=keras_set("val") if has_val else None)
     fit_s = time.perf_counter() - t_fit
 
