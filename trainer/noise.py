@@ -217,13 +217,17 @@ class Recorded:
             raise ValueError(f"{where}: the noise recording is flat (every sample {x[0]!r}): nothing to learn")
         self.x, self.window = x, window
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        starts = rng.integers(0, self.x.size - self.window + 1, n)
+    def draw(self, rng: np.random.Generator, n: int, length: int | None = None) -> np.ndarray:
+        """n rows of unit-variance noise, each `length` samples (default the window): segments of a window
+        from random places, joined end to end where a row is longer than one."""
+        length = length or self.window
+        pieces = -(-length // self.window)
+        starts = rng.integers(0, self.x.size - self.window + 1, n * pieces)
         seg = self.x[starts[:, None] + np.arange(self.window)]
         seg = seg - seg.mean(axis=1, keepdims=True)
         flat = seg.std(axis=1) == 0
         seg[flat] = rng.standard_normal((int(flat.sum()), self.window)) * self.x.std()  # a rare flat stretch
-        return _unit(seg)
+        return _unit(_unit(seg).reshape(n, pieces * self.window)[:, :length])
 
 
 def add_noise(clean: np.ndarray, cfg: Any, rng: np.random.Generator,
@@ -246,7 +250,7 @@ def _made(clean: np.ndarray, kinds: list[str], rng: np.random.Generator, rate: f
           recorded: Recorded | None, share: float) -> np.ndarray:
     if recorded is None:
         return make_noise(clean, kinds, rng, rate, power)
-    noise = recorded.draw(rng, len(clean)) * np.sqrt(power * share)
+    noise = recorded.draw(rng, len(clean), clean.shape[1]) * np.sqrt(power * share)
     if share < 1:
         noise += make_noise(clean, kinds, rng, rate, power * (1 - share))
     return noise

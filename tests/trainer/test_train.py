@@ -191,3 +191,12 @@ def test_noise_file_is_the_noise_trained_on(tmp_path: Path) -> None:
     assert abs(np.argmax(spec) * 360 / 150 - 50) < 3  # the hum is what was drawn
     with pytest.raises(ValueError, match="fewer than one window"):
         Recorded(noise_rec[:160], 150, 0.15, "test", "short.npy")
+
+
+def test_recorded_noise_fills_rows_longer_than_a_window() -> None:
+    """hush eval's stream test adds recorded noise to a whole held-out stretch at once."""
+    from hush.trainer.noise import Recorded
+
+    rec = Recorded(np.random.default_rng(1).standard_normal(1000), 150, 0.15, "train", "n.npy")
+    rows = rec.draw(np.random.default_rng(2), 3, 1000)
+    assert rows.shape == (3, 1000) and np.allclose(rows.std(axis=1), 1)
