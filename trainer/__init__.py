@@ -1,1 +1,3 @@
-"""The trainer: data (data.py), networks (model.py), the run (train.py), scores and baselines (evaluate.py)."""
+"""The trainer: training families (data.py), held-out families (heldout.py), noise (noise.py), networks and
+losses (model.py), self-supervision for --noisy (selfsup.py), the run (train.py), scores and baselines
+(evaluate.py), `hush eval` (scorecard.py)."""
