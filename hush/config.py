@@ -152,6 +152,9 @@ class TrainConfig:
     epochs: int = _f(40, "passes over the training set at most", min=1)
     batch_size: int = _f(64, "windows per training step", min=1)
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
+    init_learning_rate: float = _f(0.0001, "with --init: Adam's step size for fine-tuning (a trained network "
+                                   "needs smaller steps, or it forgets what it knew before it learns the new data)",
+                                   min=0.0)
     test_fraction: float = _f(0.15, "last part of the windows kept for the test", min=0.0, max=0.9)
     val_fraction: float = _f(0.2, "part of the rest kept for validation", min=0.0, max=0.9)
     patience: int = _f(4, "epochs without validation gain before stopping (the step size halves after half as "

@@ -278,8 +278,8 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     # rises then.
     fixed_run = clean is None and not blind
     steps = -(-len(arrays["train"][0]) * (cfg.clean_copies if fixed_run else 1) // cfg.batch_size)
-    rate = (keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps * cfg.epochs, alpha=1 / 32)
-            if fixed_run else cfg.learning_rate)
+    step = cfg.init_learning_rate if init else cfg.learning_rate
+    rate = keras.optimizers.schedules.CosineDecay(step, steps * cfg.epochs, alpha=1 / 32) if fixed_run else step
     model.compile(optimizer=keras.optimizers.Adam(rate),
                   loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
     start = f", fine-tuning {source['init']['id']}" if init else ""
