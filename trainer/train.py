@@ -186,9 +186,10 @@ def start_from(cfg: TrainConfig, init: str | Path | None, keras: Any) -> tuple[A
 
 
 def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dict[str, np.ndarray],
-               rng: np.random.Generator) -> dict[str, tuple[np.ndarray, ...]]:
+               rng: np.random.Generator) -> dict[str, tuple[Any, ...]]:
     """(input, target[, per-sample weight]) in scaled coordinates for train, val and test. Without clean
-    windows, the noisy ones make their own targets (trainer/selfsup.py)."""
+    windows, the noisy ones make their own targets (trainer/selfsup.py); recorrupted training pairs are a
+    Keras dataset, (dataset,), that draws them afresh per batch."""
     if clean is None:
         scaled = {p: scaling.forward(noisy[p], cfg.scaling) for p in noisy}
         z = {p: v[0] for p, v in scaled.items()}
@@ -200,8 +201,8 @@ def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dic
         # per batch (fit() takes the dataset); validation pairs once.
         level = float(np.median(evaluate.noise_sigma(noisy["train"])))
         sigma = {p: (level / scaled[p][1][1]).astype(np.float32) for p in noisy}
-        return {"train": (z["train"], sigma["train"], "recorrupt"), "val": recorrupt(z["val"], sigma["val"], rng),
-                "test": (z["test"], z["test"])}
+        batches = recorrupted_batches(z["train"], sigma["train"], cfg.batch_size, cfg.clean_copies, cfg.seed)
+        return {"train": (batches,), "val": recorrupt(z["val"], sigma["val"], rng), "test": (z["test"], z["test"])}
     return {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
 
 
@@ -277,7 +278,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     # often enough learns its recorded noise by heart (the target holds it too), and the validation loss
     # rises then.
     fixed_run = clean is None and not blind
-    steps = -(-len(arrays["train"][0]) * (cfg.clean_copies if fixed_run else 1) // cfg.batch_size)
+    steps = len(arrays["train"][0]) if fixed_run else -(-len(arrays["train"][0]) // cfg.batch_size)
     step = cfg.init_learning_rate if init else cfg.learning_rate
     rate = keras.optimizers.schedules.CosineDecay(step, steps * cfg.epochs, alpha=1 / 32) if fixed_run else step
     model.compile(optimizer=keras.optimizers.Adam(rate),
@@ -292,8 +293,8 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
         """(input, target) with a channel axis; blind spots: the hidden-sample mask as the target's second
         channel (blind_snr_loss), or as per-sample weights for MSE; recorrupt: a dataset of fresh pairs."""
         a = arrays[part]
-        if len(a) == 3 and isinstance(a[2], str):
-            return (recorrupted_batches(a[0], a[1], cfg.batch_size, cfg.clean_copies, cfg.seed),)
+        if len(a) == 1:
+            return a
         if len(a) == 3 and cfg.loss == "snr":
             return a[0][..., None], np.stack([a[1], a[2]], axis=-1)
         return (a[0][..., None], a[1][..., None], *a[2:])
