@@ -100,7 +100,6 @@ def _notch(x: np.ndarray, mains: float, rate: float, harmonics: int, q: float) -
 
 
 Filter = Callable[[np.ndarray], np.ndarray]
-NAMES = ("moving average", "Savitzky-Golay", "Butterworth filtfilt", "Wiener", "median", "notch")
 
 
 def baseline_grid(rate: float = 360.0) -> dict[str, list[tuple[str, Filter]]]:

@@ -13,9 +13,8 @@ Listed together, every kind gets an equal share of the noise power.
 and hum with probability 0.4 at random relative levels (within 20 dB), or, in a fifth of the windows, one of
 those four alone; hum within 2 % of 50 or 60 Hz at `rate` (a mains frequency drifts, so does a sensor's
 clock, but a tone elsewhere may be signal: a model taught hum over a band removes every tone in it); in
-15 % of windows one distortion
-taking 30-70 % of the noise power. Brown noise and wander are left out: within one window they look like
-signal, and a model taught to remove them removes signal too.
+15 % of windows one distortion taking 30-70 % of the noise power. Brown noise and wander are left out:
+within one window they look like signal, and a model taught to remove them removes signal too.
 A recording of the sensor's own noise (`--noise-file`: the sensor running with no signal) replaces the
 synthetic noise, or takes `noise_file_share` of its power: segments of it, each offset removed, at the SNR.
 `seed` is the tutorial's absolute noise, noise_factor * N(0, 1), and is not scaled to an SNR.

@@ -97,7 +97,6 @@ def stream_seams(denoise: Callable[[np.ndarray], np.ndarray], x: np.ndarray, cfg
 
 
 HELD_OUT_RANGES: dict[str, Any] = dict(amplitude_min=0.001, amplitude_max=1000.0, offset_max=1000.0)
-SETS = ("held-out", "trained")
 TABLE_NAMES = {"moving average": "mov.avg", "Savitzky-Golay": "Sav-Gol", "Butterworth filtfilt": "Butter",
                "Wiener": "Wiener", "median": "median", "notch": "notch"}
 
@@ -181,7 +180,7 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
                             cfg.window, cfg.test_fraction, "test", noise_file)
         result["noise_file"] = noise_file
     if pairs or clean_path:
-        return recording_eval(runner, meta, cfg, snrs, clean_path, pairs, out, say, rng, result, column,
+        return recording_eval(runner, cfg, snrs, clean_path, pairs, out, say, rng, result, column,
                               recorded)
     kinds = kinds or (["file"] if recorded else [k for k in KINDS])
     result["source"] = {"kind": "synthetic", "windows": n, "noise": kinds, "rate_hz": cfg.rate,
@@ -193,7 +192,7 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
     return result
 
 
-def recording_eval(runner: Any, meta: dict[str, Any], cfg: TrainConfig, snrs: list[float],
+def recording_eval(runner: Any, cfg: TrainConfig, snrs: list[float],
                    clean_path: str | None, pairs: tuple[str, str] | None, out: Path,
                    say: Callable[[str], None], rng: np.random.Generator, result: dict[str, Any], column: str = "",
                    recorded: Recorded | None = None) -> dict[str, Any]:
