@@ -19,12 +19,9 @@ import numpy as np
 import zmq
 
 from hush import protocol
+from hush.errors import InputError, NotConnected
 
 FORMS = {"array": "array", "bin-f4": "<f4", "bin-f8": "<f8"}
-
-
-class NotConnected(TimeoutError):
-    """No daemon subscribed within the timeout."""
 
 
 class Publisher:
@@ -34,9 +31,9 @@ class Publisher:
         """push=True: a PUSH socket, for a daemon with input_type "pull" (lossless: sends wait rather than
         drop). curve=(client .key_secret file, server .key file) encrypts and authenticates."""
         if not protocol.TOPIC_RE.fullmatch(stream.encode()):
-            raise ValueError(f"stream id {stream!r} must be 1-128 characters from [A-Za-z0-9._:/-]")
+            raise InputError(f"stream id {stream!r} must be 1-128 characters from [A-Za-z0-9._:/-]")
         if form not in FORMS:
-            raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+            raise InputError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
         self.endpoint, self.stream, self.window = endpoint, stream, window
         self.form, self.rate = FORMS[form], (rate or None)
         self.seq = 0
@@ -68,7 +65,7 @@ class Publisher:
         """Send k x W samples as one message; return its seq."""
         samples = np.asarray(samples, dtype=np.float64).reshape(-1)
         if samples.size == 0 or samples.size % self.window:
-            raise ValueError(f"expected k x {self.window} samples, got {samples.size}")
+            raise InputError(f"expected k x {self.window} samples, got {samples.size}")
         seq = self.seq
         self.sock.send_multipart(protocol.encode_window(self.stream, seq, samples, self.form, t=t, rate=self.rate,
                                                         **extra))
@@ -112,7 +109,7 @@ def windows_of(samples: Iterable[float] | np.ndarray, window: int, hop: int) -> 
     A stream is read lazily, so a live sensor piped in is published window by window as it arrives.
     """
     if hop < 1:
-        raise ValueError(f"hop must be an integer >= 1, got {hop}")
+        raise InputError(f"hop must be an integer >= 1, got {hop}")
     if isinstance(samples, np.ndarray):
         for start in range(0, samples.size - window + 1, hop):
             yield start, samples[start:start + window]

@@ -18,12 +18,13 @@ from typing import BinaryIO
 import msgpack
 import zmq
 
+from hush.errors import InputError
 from hush.protocol import READY_TOPIC
 
 FORMAT, VERSION = "hush-recording", 1
 
 
-class RecordingError(ValueError):
+class RecordingError(InputError):
     """A file that is not a readable Hush recording."""
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import zmq
 import zmq.auth
 
+from hush.errors import InputError
+
 
 def make_keys(directory: str | Path, name: str) -> tuple[Path, Path]:
     """Write NAME.key (public: give it to the other side) and NAME.key_secret (keep it) into directory."""
@@ -25,7 +27,7 @@ def secure_client(sock: zmq.Socket, client_secret_file: str | Path, server_publi
     """Make `sock` a CURVE client (before it connects)."""
     public, secret = zmq.auth.load_certificate(str(client_secret_file))
     if secret is None:
-        raise ValueError(f"{client_secret_file} holds no secret key (use the .key_secret file)")
+        raise InputError(f"{client_secret_file} holds no secret key (use the .key_secret file)")
     server_public, _ = zmq.auth.load_certificate(str(server_public_file))
     sock.curve_secretkey = secret
     sock.curve_publickey = public

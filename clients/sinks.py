@@ -11,6 +11,7 @@ from typing import IO
 
 import numpy as np
 
+from hush.errors import InputError
 from hush.protocol import Message
 
 
@@ -82,7 +83,7 @@ def open_sink(path: str | None, window: int) -> Sink:
         return CsvSink(open(p, "w", newline=""))
     if p.suffix in (".jsonl", ".json"):
         return JsonlSink(open(p, "w"))
-    raise ValueError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
+    raise InputError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
 
 
 class StitchedSink(Sink):
@@ -91,7 +92,7 @@ class StitchedSink(Sink):
     JSON lines: {stream, index, samples} per final chunk; .npy: the one stream's samples (1-D)."""
 
     def __init__(self, path: str | None, window: int, hop: int):
-        from hush.clients.stitch import Stitcher
+        from hush.stitch import Stitcher
 
         self.path, self.window, self.hop = path, window, hop
         self._new = lambda: Stitcher(window, hop)
@@ -100,7 +101,7 @@ class StitchedSink(Sink):
         self.chunks: list[np.ndarray] = []
         suffix = Path(path).suffix if path not in (None, "-") else ".jsonl"
         if suffix not in (".csv", ".jsonl", ".json", ".npy"):
-            raise ValueError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
+            raise InputError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
         self.kind = suffix
         self.fh: IO[str] | None = None
         if suffix != ".npy":
@@ -111,7 +112,7 @@ class StitchedSink(Sink):
     def write(self, msg: Message) -> None:
         x = msg.samples()
         if x.size != self.window:
-            raise ValueError(f"--stitch needs one window per message; {msg.topic} seq {msg.seq} has {x.size} "
+            raise InputError(f"--stitch needs one window per message; {msg.topic} seq {msg.seq} has {x.size} "
                              "samples")
         st = self.stitchers.setdefault(msg.topic, self._new())
         if msg.body.get("t") is not None and msg.body.get("rate") and msg.topic not in self.rate:
@@ -125,7 +126,7 @@ class StitchedSink(Sink):
             return
         if self.kind == ".npy":
             if len(self.stitchers) > 1:
-                raise ValueError("--stitch into .npy takes one stream; use a --prefix that matches one")
+                raise InputError("--stitch into .npy takes one stream; use a --prefix that matches one")
             self.chunks.append(chunk)
         elif self.kind == ".csv":
             t0, rate = self.rate.get(stream, (None, None))

@@ -9,11 +9,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import zmq
 
 from hush import protocol
+from hush.errors import NotConnected
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # the largest answer: 4096 windows x 150 float64, with room to spare
 
@@ -49,7 +50,7 @@ class Subscriber:
                 if msg.topic == protocol.READY_TOPIC.decode():
                     self.hello = msg.body
                     return msg.body
-        raise TimeoutError(f"no Hush daemon answered at {self.endpoint} within {timeout_s:g} s")
+        raise NotConnected(f"no Hush daemon answered at {self.endpoint} within {timeout_s:g} s")
 
     def recv(self, timeout_s: float | None = None) -> protocol.Message | None:
         """The next window or error (None after timeout_s); the daemon's !ready hellos are skipped."""
@@ -78,3 +79,25 @@ class Subscriber:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def receive(sub: Subscriber, write: Callable[[protocol.Message], None], count: int = 0, idle_timeout_s: float = 0.0,
+            on_error: Callable[[protocol.Message], None] | None = None) -> tuple[int, int]:
+    """Pass each denoised window to `write` and each error to `on_error`, until `count` windows (0: no limit)
+    or `idle_timeout_s` of silence (0: none) or Ctrl-C; (windows, errors) received."""
+    windows = errors = 0
+    try:
+        while not (count and windows >= count):
+            msg = sub.recv(idle_timeout_s or None)
+            if msg is None:
+                break
+            if msg.is_error:
+                errors += 1
+                if on_error:
+                    on_error(msg)
+                continue
+            write(msg)
+            windows += 1
+    except KeyboardInterrupt:
+        pass
+    return windows, errors

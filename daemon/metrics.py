@@ -34,10 +34,10 @@ class StatsCollector:
         yield _labelled("hush_seq_gap_windows", "Windows missing between seqs", "stream", s.seq_gaps)
         yield _labelled("hush_reloads", "Model reloads", "result", s.reloads)
         yield GaugeMetricFamily("hush_queue_windows", "Windows waiting for the model",
-                                len(srv.shared.batcher) if srv.shared else 0)
+                                len(srv.handoff.queue) if srv.handoff else 0)
         yield GaugeMetricFamily("hush_ready", "1 when both sockets are up and the model is warm",
                                 1 if srv.ready.is_set() and not srv.should_exit else 0)
-        runner = srv.shared.runner if srv.shared else srv.runner
+        runner = srv.handoff.runner if srv.handoff else srv.runner
         if runner is not None:
             yield InfoMetricFamily("hush_model", "The model being served",
                                    value={"id": runner.model_id, "window": str(runner.window)})

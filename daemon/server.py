@@ -25,13 +25,13 @@ import zmq
 
 from hush import protocol
 from hush.config import ServeConfig
-from hush.daemon.pipeline import MAX_TRACKED_STREAMS, Done, Inference, Sender, ServeError, Shared, attach, overloaded
-from hush.daemon.runner import Runner
-from hush.daemon.stats import Stats
+from hush.daemon.admission import QUEUE_FULL
+from hush.daemon.pipeline import Finished, Handoff, Inference, Sender, ServeError, attach
+from hush.daemon.stats import MAX_TRACKED_STREAMS, Stats
+from hush.runner import Runner
 
 __all__ = ["Server", "ServeError"]
 log = logging.getLogger("hush.serve")
-QUEUE_FULL = "the queue of windows waiting for the model is full"
 
 
 def resolve_workers(workers: int) -> int:
@@ -62,7 +62,7 @@ class Server:
         self.input_endpoint = ""
         self.output_endpoint = ""
         self.control_endpoint = ""
-        self.shared: Shared | None = None
+        self.handoff: Handoff | None = None
         self._reload_requested = False
         self._reloading: threading.Thread | None = None
         self._last_seq: dict[bytes, int] = {}
@@ -91,12 +91,12 @@ class Server:
         def work() -> None:
             try:
                 new = load_runner(self.config, path)
-                old = self.shared.runner if self.shared else self.runner
+                old = self.handoff.runner if self.handoff else self.runner
                 if old is not None and new.window != old.window:
                     raise ValueError(f"it serves windows of {new.window}, the running model {old.window}; "
                                      "clients would break")
-                if self.shared is not None:
-                    self.shared.runner = new  # atomic: a batch already running keeps the model it started with
+                if self.handoff is not None:
+                    self.handoff.runner = new  # atomic: a batch already running keeps the model it started with
                 self.runner = new
                 self.stats.reloads["ok"] += 1
                 result.update(ok=True, detail=f"now serving {new.model_id}", model=new.model_id)
@@ -163,10 +163,10 @@ class Server:
 
     def _serve(self, ctx: zmq.Context, runner: Runner, security: Any) -> None:
         cfg = self.config
-        shared = self.shared = Shared(cfg, runner)
+        handoff = self.handoff = Handoff(cfg, runner)
         workers = resolve_workers(cfg.workers)
-        done: queue.Queue[Done | None] = queue.Queue(maxsize=2 * workers)  # each worker one batch ahead
-        sender = Sender(ctx, cfg, shared, done, self.stats, workers, security)
+        done: queue.Queue[Finished | None] = queue.Queue(maxsize=2 * workers)  # each worker one batch ahead
+        sender = Sender(ctx, cfg, handoff, done, self.stats, workers, security)
         sender.start()
         sender.bound.wait()
         if sender.error:
@@ -203,7 +203,7 @@ class Server:
                  self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
                  cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
         backed_up = workers * cfg.max_batch  # a full batch waits for every worker
-        inference = [Inference(shared, done, self.stats, n) for n in range(workers)]
+        inference = [Inference(handoff, done, self.stats, n) for n in range(workers)]
         for worker in inference:
             worker.start()
         self.ready.set()
@@ -213,13 +213,13 @@ class Server:
         if control is not None:
             poller.register(control, zmq.POLLIN)
         next_stats = time.perf_counter() + cfg.stats_interval_s
-        accepted: list[tuple[protocol.Window | None, list[bytes] | None]] = []
+        accepted: list[tuple[protocol.Request | None, list[bytes] | None]] = []
         while not self.should_exit:
             events = dict(poller.poll(100))
             if control is not None and control in events:
                 self._control(control)
-            if insock in events and self._drain(insock, shared, accepted) and cfg.backlog_nap_ms:
-                waiting = len(shared.batcher)
+            if insock in events and self._drain(insock, handoff, accepted) and cfg.backlog_nap_ms:
+                waiting = len(handoff.queue)
                 if waiting >= backed_up:
                     # All read, and the model is behind: what arrives next would only wait in the queue.
                     # Let ZeroMQ gather it for a moment and read it in one go. On 2 cores, waking for every
@@ -237,7 +237,7 @@ class Server:
             if cfg.stats_interval_s and now >= next_stats:
                 next_stats = now + cfg.stats_interval_s
                 self._gap_logs = 0
-                log.info(self.stats.summary(len(shared.batcher)))
+                log.info(self.stats.summary(len(handoff.queue)))
 
         # Shutdown, in order:
         # 1. Stop taking input. Messages still queued in ZeroMQ were never read, so nothing is owed.
@@ -247,23 +247,23 @@ class Server:
         if metrics is not None:
             metrics.shutdown()
         # 2. Inference runs everything accepted, then tells the sender there is no more.
-        with shared.cond:
-            shared.closing = True
-            shared.cond.notify_all()
+        with handoff.cond:
+            handoff.closing = True
+            handoff.cond.notify_all()
         for worker in inference:
             worker.join()
         # 3. The sender publishes it all, then closes its socket with a bounded linger.
         sender.join()
 
-    def _drain(self, insock: zmq.Socket, shared: Shared,
-               accepted: list[tuple[protocol.Window | None, list[bytes] | None]]) -> bool:
+    def _drain(self, insock: zmq.Socket, handoff: Handoff,
+               accepted: list[tuple[protocol.Request | None, list[bytes] | None]]) -> bool:
         """Read what has arrived, in chunks of max_batch messages, each decoded outside the lock and handed
         over at once; True when the socket was emptied (False: more than 16 chunks waited; the loop comes
         back after a look at the control socket). Full (SUB input): drop without decoding the samples,
         which would take the model's CPU."""
         cfg = self.config
         for _ in range(16):
-            full = cfg.input_type == "sub" and len(shared.batcher) >= shared.limit
+            full = handoff.queue.full()
             for _ in range(cfg.max_batch):
                 try:
                     frames = insock.recv_multipart(zmq.NOBLOCK)
@@ -271,47 +271,45 @@ class Server:
                     break
                 accepted.append(self._drop(frames) if full else self._accept(frames))
             got = len(accepted)
-            self._hand_over(shared, accepted)
+            self._hand_over(handoff, accepted)
             accepted.clear()
             if got < cfg.max_batch or self.should_exit:
                 return got < cfg.max_batch
         return False
 
-    def _hand_over(self, shared: Shared, accepted: list[tuple[protocol.Window | None, list[bytes] | None]]) -> None:
-        """Give decoded windows to the model workers and errors to the sender. When `limit` windows already
-        wait: with SUB input, drop the newest, each with an `overloaded` error (a PUB cannot be slowed, and
-        a bounded queue keeps the latency of what is served bounded); with PULL input, stop reading until
+    def _hand_over(self, handoff: Handoff, accepted: list[tuple[protocol.Request | None, list[bytes] | None]]) -> None:
+        """Give decoded requests to the model workers and errors to the sender, by the admission rules
+        (admission.py): SUB input refuses what would pass the queue limit, PULL input stops reading until
         there is room, so ZeroMQ holds the senders back and nothing is lost."""
-        drop = self.config.input_type == "sub"
-        with shared.cond:
-            for win, err in accepted:
-                if win is None:
-                    shared.errors.append(err)  # type: ignore[arg-type]
+        q = handoff.queue
+        with handoff.cond:
+            for req, err in accepted:
+                if req is None:
+                    handoff.errors.append(err)  # type: ignore[arg-type]
                     continue
-                k = len(win.samples)
-                if drop and len(shared.batcher) + k > shared.limit:
-                    shared.errors.append(overloaded(self.stats, win.topic, win.seq, k, QUEUE_FULL))
+                k = len(req.samples)
+                if not q.admit(req, k, req.received):
+                    handoff.errors.append(self.stats.drop(req.topic, req.seq, k, QUEUE_FULL))
                     continue
                 self.stats.messages_in += 1
                 self.stats.windows_in += k
-                shared.batcher.add(win, win.received, windows=k)
-            shared.cond.notify()  # one idle worker is enough; waking all would only contend
-            while not drop and len(shared.batcher) >= shared.limit and not self.should_exit:
-                shared.cond.wait(0.1)
+            handoff.cond.notify()  # one idle worker is enough; waking all would only contend
+            while not q.rules.drop and not q.has_room() and not self.should_exit:
+                handoff.cond.wait(0.1)
 
     def _drop(self, frames: list[bytes]) -> tuple[None, list[bytes]]:
         """A message read while the queue is full: answered `overloaded` without decoding its samples."""
         self.stats.received += 1
-        runner = self.shared.runner if self.shared else self.runner
+        runner = self.handoff.runner if self.handoff else self.runner
         assert runner is not None
         topic, seq, windows = protocol.peek(frames, runner.window)
         if topic is not None and seq is not None:
             self._check_seq(topic, seq)  # a drop is not a gap: the stream's next seq must not count it
-        return None, overloaded(self.stats, topic, seq, windows, QUEUE_FULL)
+        return None, self.stats.drop(topic, seq, windows, QUEUE_FULL)
 
-    def _accept(self, frames: list[bytes]) -> tuple[protocol.Window | None, list[bytes] | None]:
-        """Decode one message: (window, None), or (None, error frames) for a bad one."""
-        cfg, runner = self.config, self.shared.runner if self.shared else self.runner
+    def _accept(self, frames: list[bytes]) -> tuple[protocol.Request | None, list[bytes] | None]:
+        """Decode one message: (request, None), or (None, error frames) for a bad one."""
+        cfg, runner = self.config, self.handoff.runner if self.handoff else self.runner
         assert runner is not None
         self.stats.received += 1
         try:
@@ -340,10 +338,11 @@ class Server:
                             seq)
 
     def _control(self, sock: zmq.Socket) -> None:
-        """One control request: a msgpack map {"cmd": "reload", "model": path?} or {"cmd": "stats"}."""
+        """One control request (docs/protocol.md, "Control"): {"cmd": "reload", "model": path?} or
+        {"cmd": "stats"}; every request gets one reply, {"ok": false, "detail": why} when it cannot be done."""
         try:
-            req = msgpack.unpackb(sock.recv(), raw=False)
-            cmd = req.get("cmd") if isinstance(req, dict) else None
+            req = protocol.decode_control(sock.recv())
+            cmd = req.get("cmd")
             if cmd == "reload":
                 model = req.get("model")
                 reply = self.reload(model if isinstance(model, str) else None, wait=True)
@@ -357,10 +356,10 @@ class Server:
 
     def counters(self) -> dict[str, Any]:
         s = self.stats
-        runner = self.shared.runner if self.shared else self.runner
+        runner = self.handoff.runner if self.handoff else self.runner
         return {"model": runner.model_id if runner else None, "received": s.received,
                 "messages_in": s.messages_in, "messages_out": s.messages_out, "windows_in": s.windows_in,
                 "windows_out": s.windows_out, "errors": dict(s.errors), "dropped": sum(s.dropped.values()),
                 "seq_gaps": sum(s.seq_gaps.values()), "reloads": dict(s.reloads),
-                "queue": len(self.shared.batcher) if self.shared else 0}
+                "queue": len(self.handoff.queue) if self.handoff else 0}
 

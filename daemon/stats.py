@@ -1,5 +1,5 @@
 """Counters the daemon keeps and the one-line summary it logs. Each counter has one writer thread, except
-the overload drops (count_drop), which two threads write under a lock."""
+the overload drops (drop), which two threads write under a lock."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from collections import Counter
 
 import numpy as np
 
+from hush import protocol
+
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+MAX_TRACKED_STREAMS = 100_000  # per-stream counters (drops, seq gaps) stop adding streams past this many
 
 
 class Stats:
@@ -17,9 +20,9 @@ class Stats:
         self.received = 0  # every message read from the input socket, good or bad (I/O thread)
         self.messages_in = 0  # accepted input messages (I/O thread)
         self.windows_in = 0  # accepted windows (I/O thread)
-        # rejected messages by code (I/O thread; 'internal': sender; 'overloaded': count_drop)
+        # rejected messages by code (I/O thread; 'internal': sender; 'overloaded': drop)
         self.errors: Counter[str] = Counter()
-        self.dropped: Counter[str] = Counter()  # windows dropped under overload, by stream (count_drop)
+        self.dropped: Counter[str] = Counter()  # windows dropped under overload, by stream (drop)
         self.seq_gaps: Counter[str] = Counter()  # windows missing between seqs, by stream (I/O thread)
         self.reloads: Counter[str] = Counter()  # model reloads: ok / refused
         self.messages_out = 0  # answered messages (sender thread)
@@ -35,14 +38,19 @@ class Stats:
         self.latency_sum_s = 0.0
         self.batch_hist = np.zeros(len(BATCH_BUCKETS) + 1, np.int64)
 
-    def count_drop(self, stream: str, windows: int, max_streams: int) -> None:
-        """One message dropped under overload: by the I/O thread (queue full) or a model worker (waited too
-        long), so under the lock. Past `max_streams` distinct streams, new ones count as "(other streams)"."""
+    def drop(self, topic: bytes | None, seq: int | None, windows: int, why: str) -> list[bytes]:
+        """One message refused under overload (daemon/admission.py says when): count it and make its
+        `overloaded` error reply; `why` says which limit it met. The I/O thread (queue full) and the model
+        workers (waited too long) both drop, so under the lock. Past MAX_TRACKED_STREAMS distinct streams,
+        new ones count as "(other streams)"."""
+        stream = topic.decode() if topic else "(unreadable)"
         with self._lock:
             self.errors["overloaded"] += 1
-            if stream not in self.dropped and len(self.dropped) >= max_streams:
+            if stream not in self.dropped and len(self.dropped) >= MAX_TRACKED_STREAMS:
                 stream = "(other streams)"
             self.dropped[stream] += windows
+        return protocol.encode_error("overloaded", f"the daemon is over capacity: {why}; this message was dropped",
+                                     topic, seq)
 
     def record_batch(self, windows: int, latencies_s: list[float]) -> None:
         """One answered batch (sender thread)."""

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hush.paths import REPO_ROOT
+from hush.errors import InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A setting that cannot be used; the message says which, where and what was expected."""
 
 
@@ -32,11 +32,13 @@ def _f(default: Any, help: str, **rules: Any) -> Any:
 @dataclass(frozen=True)
 class ServeConfig:
     model: str = _f("", "model file; empty means the shipped models/default.keras")
-    input: str = _f("tcp://127.0.0.1:5555", "where sensors send windows (SUB socket)")
+    input: str = _f("tcp://127.0.0.1:5555", "where sensors send windows (a SUB socket, or PULL with "
+                     "input_type pull)")
     input_mode: str = _f("bind", "bind the input socket, or connect it to a proxy", choices=("bind", "connect"))
     input_type: str = _f("sub", "sub: sensors PUB, overload drops the newest windows (each gets an 'overloaded' "
                          "error); pull: sensors PUSH, overload holds them back (lossless)", choices=("sub", "pull"))
-    output: str = _f("tcp://127.0.0.1:5556", "where denoised windows and errors go (PUB socket)")
+    output: str = _f("tcp://127.0.0.1:5556", "where denoised windows, errors and hellos go (XPUB socket; "
+                      "subscribers connect SUB sockets)")
     output_mode: str = _f("bind", "bind the output socket, or connect it", choices=("bind", "connect"))
     max_batch: int = _f(64, "windows per model call at most", min=1, max=4096)
     max_wait_ms: float = _f(0.0, "longest a window waits for company while the model is idle (batches form "
@@ -294,14 +296,12 @@ def override(section: Any, flags: dict[str, Any]) -> Any:
 
 
 def default_config_path() -> Path | None:
-    """--config is absent: $HUSH_CONFIG, else ./config.toml, else the repository's config.toml."""
+    """--config is absent: $HUSH_CONFIG, else ./config.toml, else none (the defaults, which the shipped
+    config.toml repeats)."""
     env = os.environ.get("HUSH_CONFIG")
     if env:
         return Path(env)
-    for candidate in (Path("config.toml"), REPO_ROOT / "config.toml"):
-        if candidate.is_file():
-            return candidate
-    return None
+    return Path("config.toml") if Path("config.toml").is_file() else None
 
 
 def load(path: str | Path | None = None) -> Config:

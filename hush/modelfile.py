@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from hush import scaling
+from hush.errors import InputError
 
 FORMAT = "hush-model"
 FORMAT_VERSION = 1
 META_ENTRY = "hush.json"
 
 
-class ModelFileError(ValueError):
+class ModelFileError(InputError):
     """A model file the daemon cannot serve; the message says which file and why."""
 
 

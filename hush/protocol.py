@@ -21,6 +21,8 @@ from typing import Any
 import msgpack
 import numpy as np
 
+from hush.errors import InputError
+
 VERSION = 1
 DTYPES: dict[str, np.dtype[Any]] = {"<f4": np.dtype("<f4"), "<f8": np.dtype("<f8")}
 TOPIC_RE = re.compile(rb"[A-Za-z0-9._:/-]{1,128}")
@@ -46,7 +48,7 @@ ERROR_CODES = {
 }
 
 
-class ProtocolError(ValueError):
+class ProtocolError(InputError):
     """A message that breaks protocol v1. `code` is one of ERROR_CODES; `detail` is one sentence."""
 
     def __init__(self, code: str, detail: str, topic: bytes | None = None, seq: int | None = None):
@@ -55,8 +57,8 @@ class ProtocolError(ValueError):
 
 
 @dataclass
-class Window:
-    """One decoded input message: k windows of W samples from one stream."""
+class Request:
+    """One decoded input message: k windows of W samples from one stream (k = 1 usually), answered as one."""
 
     topic: bytes
     seq: int
@@ -73,7 +75,7 @@ def _seq(obj: dict[Any, Any]) -> int | None:
 
 def decode_window(
     frames: list[bytes], window: int, max_windows: int = 64, max_extra_bytes: int = 4096
-) -> Window:
+) -> Request:
     """Decode and check one input message; raise ProtocolError naming the first thing wrong."""
     if len(frames) != 2:
         topic = frames[0] if frames and TOPIC_RE.fullmatch(frames[0]) else None
@@ -141,7 +143,7 @@ def decode_window(
     extra = {k: v for k, v in meta.items() if k not in ("seq", "t", "rate")}
     if extra and len(msgpack.packb(extra)) > max_extra_bytes:
         raise ProtocolError("too_large", f"pass-through keys take more than {max_extra_bytes} bytes", topic, seq)
-    return Window(topic, seq, values.reshape(-1, window), form, meta)
+    return Request(topic, seq, values.reshape(-1, window), form, meta)
 
 
 def peek(frames: list[bytes], window: int) -> tuple[bytes | None, int | None, int]:
@@ -188,12 +190,17 @@ def encode_window(topic: str | bytes, seq: int, samples: np.ndarray, form: str =
     return [topic_b, msgpack.packb(body, use_bin_type=True)]
 
 
-def encode_output(win: Window, denoised: np.ndarray, model_id: str) -> list[bytes]:
+def encode_output(win: Request, denoised: np.ndarray, model_id: str) -> list[bytes]:
     """Frames of the answer to `win`: its metadata as received, the denoised samples in its form."""
     body = dict(win.meta)
     body.update(encode_samples(denoised, win.form))
     body["model"] = model_id
     return [win.topic, msgpack.packb(body, use_bin_type=True)]
+
+
+def encode_ready(hello: dict[str, Any]) -> list[bytes]:
+    """Frames of the daemon's hello on !ready: {"model", "window", "protocol", "prefix"}."""
+    return [READY_TOPIC, msgpack.packb(hello, use_bin_type=True)]
 
 
 def encode_error(code: str, detail: str, topic: bytes | None = None, seq: int | None = None) -> list[bytes]:
@@ -231,6 +238,27 @@ class Message:
         if isinstance(raw, bytes):
             return np.frombuffer(raw, dtype=DTYPES[self.body["dtype"]]).astype(np.float64)
         return np.asarray(raw, dtype=np.float64)
+
+
+CONTROL_COMMANDS = ("reload", "stats")
+
+
+def encode_control(cmd: str, **args: Any) -> bytes:
+    """One control request (a REQ frame): a msgpack map {"cmd": cmd, ...args}; docs/protocol.md, "Control"."""
+    if cmd not in CONTROL_COMMANDS:
+        raise ValueError(f"control command must be one of {CONTROL_COMMANDS}, got {cmd!r}")
+    return msgpack.packb({"cmd": cmd, **{k: v for k, v in args.items() if v is not None}})
+
+
+def decode_control(frame: bytes) -> dict[str, Any]:
+    """A control request or reply: a msgpack map with string keys, else ProtocolError."""
+    try:
+        obj = msgpack.unpackb(frame, raw=False)
+    except Exception as exc:
+        raise ProtocolError("bad_msgpack", f"cannot decode the control map: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("not_a_map", f"expected a msgpack map, got {type(obj).__name__}")
+    return obj
 
 
 def decode_message(frames: list[bytes]) -> Message:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hush.errors import InputError
 
-class SampleError(ValueError):
+
+class SampleError(InputError):
     """Input that is not a column of finite numbers; the message says where."""
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hush.config import ServeConfig, TrainConfig
+from hush.config import TrainConfig
 
 # The default recipe (mix noise, median channels, snr loss) in a tiny network and three epochs; the SNR range
 # stops at 20 dB, since so small a network has not yet learnt in three epochs to leave clean windows alone.
@@ -30,7 +29,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_runner(tiny_model: Path):  # type: ignore[no-untyped-def]
-    from hush.daemon.runner import Runner
+    from hush.runner import Runner
 
     return Runner.load(tiny_model, max_batch=16, engine="auto", workers=2)  # the daemon's default engine
 
@@ -38,39 +37,16 @@ def tiny_runner(tiny_model: Path):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def server(tiny_runner) -> Iterator:  # type: ignore[no-untyped-def]
     """A daemon serving the tiny model in this process, on free loopback ports; stopped cleanly after."""
-    from hush.daemon.server import Server
-
-    cfg = ServeConfig(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", max_batch=16, max_wait_ms=2.0,
-                      stats_interval_s=0.0, max_windows_per_message=8, queue_batches=64)  # no overload drops
-    srv = Server(cfg, runner=tiny_runner)
-    result: dict[str, object] = {}
-    th = threading.Thread(target=lambda: result.setdefault("code", srv.run(install_signals=False)), daemon=True)
-    th.start()
-    assert srv.ready.wait(30), "daemon did not start"
-    yield srv
-    srv.should_exit = True
-    th.join(30)
-    assert not th.is_alive(), "daemon did not stop"
-    assert result.get("code") == 0
-
-
-@contextmanager
-def running(runner: Any, **cfg: Any) -> Iterator[Any]:
-    """A daemon in this process on free loopback ports, serving `runner`, stopped cleanly after."""
-    from hush.daemon.server import Server
-
-    base = dict(input="tcp://127.0.0.1:*", output="tcp://127.0.0.1:*", stats_interval_s=0.0, max_batch=16,
-                queue_batches=16)
-    srv = Server(ServeConfig(**{**base, **cfg}), runner=runner)
-    th = threading.Thread(target=srv.run, kwargs={"install_signals": False}, daemon=True)
-    th.start()
-    assert srv.ready.wait(30)
-    try:
+    with running(tiny_runner, max_wait_ms=2.0, max_windows_per_message=8, queue_batches=64) as srv:  # no drops
         yield srv
-    finally:
-        srv.should_exit = True
-        th.join(30)
-        assert not th.is_alive()
+
+
+def running(runner: Any, **cfg: Any) -> Any:
+    """A daemon in this process on free loopback ports, serving `runner`, stopped cleanly after (a context
+    manager; settings as in ServeConfig, max_batch 16 unless given)."""
+    from hush.tools.spawn import in_thread
+
+    return in_thread(runner, **{"max_batch": 16, "queue_batches": 16, **cfg})
 
 
 @contextmanager

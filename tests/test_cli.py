@@ -48,7 +48,7 @@ def test_publish_rejects_a_bad_line_on_stdin(monkeypatch: pytest.MonkeyPatch, ca
 def test_publish_without_a_daemon_times_out_clearly(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text("[publish]\nconnect_timeout_s = 0.3\n")
-    from hush.demo import free_port
+    from hush.tools.spawn import free_port
 
     assert main(["publish", "--config", str(cfg), "--endpoint", f"tcp://127.0.0.1:{free_port()}"]) == 1
     assert "no Hush daemon subscribed at tcp://127.0.0.1:" in capsys.readouterr().err

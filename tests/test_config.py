@@ -6,7 +6,7 @@ import pytest
 
 from hush import config
 from hush.config import ConfigError
-from hush.paths import REPO_ROOT
+from tests import REPO_ROOT
 
 
 def test_shipped_config_holds_every_default() -> None:

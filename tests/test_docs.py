@@ -7,7 +7,7 @@ import re
 import pytest
 
 from hush.cli import parser
-from hush.paths import REPO_ROOT
+from tests import REPO_ROOT
 
 DOCS = ["README.md", "docs/operations.md", "docs/quality.md", "docs/performance.md", "docs/model-format.md"]
 

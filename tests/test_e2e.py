@@ -4,7 +4,6 @@ Subscriber API; values checked against the same model, in the input's units; SIG
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,16 +12,14 @@ import numpy as np
 
 from hush.clients.publisher import Publisher
 from hush.clients.subscriber import Subscriber
-from hush.demo import free_port
+from hush.tools.spawn import DaemonProcess
 
 HUSH = [sys.executable, "-m", "hush.cli"]
 
 
 def test_serve_publish_subscribe_cli_and_api(tiny_model: Path, tiny_runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    inp, out = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
-    log = open(tmp_path / "serve.log", "w")
-    daemon = subprocess.Popen(HUSH + ["serve", "--model", str(tiny_model), "--input", inp, "--output", out,
-                                      "--max-batch", "8"], stdout=log, stderr=subprocess.STDOUT)
+    daemon = DaemonProcess(tiny_model, flags=["--max-batch", "8"], log=tmp_path / "serve.log").start(None)
+    inp, out = daemon.input, daemon.output
     try:
         rng = np.random.default_rng(5)
         signal_cli = 300.0 + 20 * np.sin(np.linspace(0, 30, 150 * 6)) + 2 * rng.standard_normal(900)
@@ -52,9 +49,7 @@ def test_serve_publish_subscribe_cli_and_api(tiny_model: Path, tiny_runner, tmp_
             assert "received 6 windows, 0 errors" in cli_sub.stderr.read()
         cli_got = np.load(tmp_path / "got.npy")
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        code = daemon.wait(60)
-        log.close()
+        code = daemon.stop()
     assert code == 0, (tmp_path / "serve.log").read_text()
     want_cli = tiny_runner.denoise(signal_cli.reshape(-1, 150))
     want_api = tiny_runner.denoise(signal_api.reshape(-1, 150))

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from hush.errors import InputError
+
 Kind = Callable[[np.random.Generator, int, int, Any], np.ndarray]
 
 
@@ -210,10 +212,10 @@ class Recorded:
         cut = int(round(x.size * (1 - test_fraction)))
         x = x[:cut] if part == "train" else x[cut:]
         if x.size < window:
-            raise ValueError(f"{where}: the {part} part of the noise recording has {x.size} samples, fewer "
+            raise InputError(f"{where}: the {part} part of the noise recording has {x.size} samples, fewer "
                              f"than one window of {window}")
         if np.ptp(x) == 0:
-            raise ValueError(f"{where}: the noise recording is flat (every sample {x[0]!r}): nothing to learn")
+            raise InputError(f"{where}: the noise recording is flat (every sample {x[0]!r}): nothing to learn")
         self.x, self.window = x, window
 
     def draw(self, rng: np.random.Generator, n: int, length: int | None = None) -> np.ndarray:
@@ -239,7 +241,7 @@ def add_noise(clean: np.ndarray, cfg: Any, rng: np.random.Generator,
         return clean + cfg.noise_factor * rng.standard_normal(clean.shape)
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown or ("mix" in kinds and len(kinds) > 1):
-        raise ValueError(f"noise must be kinds from {', '.join(KINDS)} (mix alone), got {kinds}")
+        raise InputError(f"noise must be kinds from {', '.join(KINDS)} (mix alone), got {kinds}")
     n = len(clean)
     power = np.maximum(clean.var(axis=1, keepdims=True), 1e-12) / 10 ** (_snr(cfg, rng, n, snr_db) / 10)
     return clean + _made(clean, kinds, rng, cfg.rate, power, recorded, share)

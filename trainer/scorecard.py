@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from hush import modelfile
-from hush.clients.stitch import Stitcher
 from hush.config import TrainConfig, build_section
+from hush.errors import InputError
 from hush.samples import cut_windows, load_samples
+from hush.stitch import Stitcher
 from hush.trainer import data, evaluate
 from hush.trainer.heldout import HELDOUT
 from hush.trainer.noise import KINDS, Recorded, add_noise, add_noise_at_level
@@ -162,7 +163,7 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
              say: Callable[[str], None] = print, kinds: list[str] | None = None, families: str = "both",
              fixed_level: bool = False, noise_file: str | None = None, column: str = "") -> dict[str, Any]:
     """Score a model file; see the module docstring for the sources. Writes eval.json and PNGs to out_dir."""
-    from hush.daemon.runner import Runner
+    from hush.runner import Runner
 
     meta = modelfile.read_meta(model_path)
     runner = Runner.load(model_path, max_batch=256)
@@ -203,7 +204,7 @@ def recording_eval(runner: Any, cfg: TrainConfig, snrs: list[float],
     if pairs:
         c, z = _load_array(pairs[0], cfg.window), _load_array(pairs[1], cfg.window)
         if c.shape != z.shape or c.shape[1] != cfg.window:
-            raise ValueError(f"pairs must be matching (n, {cfg.window}) arrays, got {c.shape} and {z.shape}")
+            raise InputError(f"pairs must be matching (n, {cfg.window}) arrays, got {c.shape} and {z.shape}")
         result["source"] = {"kind": "pairs", "clean": pairs[0], "noisy": pairs[1], "windows": len(c)}
         result["by_snr"]["given"] = score_windows(runner.denoise, c, z, cfg.rate)
         examples = (c, z, runner.denoise(z[:4]))

@@ -18,6 +18,7 @@ import numpy as np
 
 from hush import modelfile, scaling
 from hush.config import TrainConfig
+from hush.errors import InputError
 from hush.samples import SampleError, cut_windows, load_samples
 from hush.tfenv import tensorflow
 from hush.trainer import data, evaluate
@@ -224,7 +225,7 @@ def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: b
         import importlib.util
 
         if importlib.util.find_spec("tensorboard") is None:  # TF 2.21 no longer installs it
-            raise ValueError("tensorboard_dir needs the tensorboard package: pip install 'hush[tensorboard]'")
+            raise InputError("tensorboard_dir needs the tensorboard package: pip install 'hush[tensorboard]'")
         callbacks.append(keras.callbacks.TensorBoard(cfg.tensorboard_dir))
     return callbacks
 
@@ -311,7 +312,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
 
     # 5. Score on the test set through the serving path (the daemon's Runner: scaling, compiled call,
     #    inverse), in the input's units, next to the classical filters tuned on the same windows.
-    from hush.daemon.runner import Runner
+    from hush.runner import Runner
 
     name = "seed" if cfg.preset == "seed" else (Path(cfg.out).stem or "model")
     meta: dict[str, Any] = {"name": name, "window": cfg.window, "scaling": cfg.scaling, "id": name}

@@ -11,7 +11,7 @@ from hush.clients.publisher import Publisher, windows_of
 from hush.clients.recording import RecordingError, read_recording, record
 from hush.clients.replay import replay_recording
 from hush.clients.subscriber import Subscriber
-from hush.demo import free_port
+from hush.tools.spawn import free_port
 
 
 def make_recording(path: Path, n: int) -> np.ndarray:

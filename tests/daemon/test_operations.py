@@ -1,12 +1,10 @@
-"""Running Hush for months (issue 5): overload, lossless input, sequence gaps, reload, metrics, CURVE,
+"""Running Hush for months: overload, lossless input, sequence gaps, reload, metrics, CURVE,
 kill -9 and restart, scale-out. Real sockets on loopback throughout."""
 
 from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 import zipfile
@@ -18,10 +16,11 @@ import numpy as np
 import pytest
 import zmq
 
+from hush.clients.control import request
 from hush.clients.publisher import Publisher
 from hush.clients.security import make_keys
 from hush.clients.subscriber import Subscriber
-from hush.demo import free_port
+from hush.tools.spawn import DaemonProcess, free_port, loopback
 from tests.conftest import running, serving
 
 
@@ -110,18 +109,12 @@ def test_reload_by_control_command_and_sighup(tiny_model: Path, tiny_runner, tmp
     junk.write_text("not a model")
     port = free_port()
     with serving(tiny_runner, "r", control=f"tcp://127.0.0.1:{port}", model=str(second)) as (srv, sub, pub):
-        ctx = zmq.Context.instance()
-        req = ctx.socket(zmq.REQ)
-        req.connect(srv.control_endpoint)
-
-        def ctl(**cmd: Any) -> dict[str, Any]:
-            req.send(msgpack.packb(cmd))
-            assert req.poll(60_000)
-            return dict(msgpack.unpackb(req.recv()))
+        def ctl(cmd: str, **args: Any) -> dict[str, Any]:
+            return request(srv.control_endpoint, cmd, 60.0, **args)
 
         pub.send(np.ones(150))
         assert collect(sub, 1)[0].body["model"] == tiny_runner.model_id
-        bad = ctl(cmd="reload", model=str(junk))
+        bad = ctl("reload", model=str(junk))
         assert not bad["ok"] and "not a .keras archive" in bad["detail"]
         pub.send(np.ones(150))
         assert collect(sub, 1)[0].body["model"] == tiny_runner.model_id  # the old model kept serving
@@ -131,10 +124,17 @@ def test_reload_by_control_command_and_sighup(tiny_model: Path, tiny_runner, tmp
             time.sleep(0.05)
         pub.send(np.ones(150))
         assert collect(sub, 1)[0].body["model"] == "second-model"
-        stats = ctl(cmd="stats")
+        stats = ctl("stats")
         assert stats["ok"] and stats["reloads"] == {"refused": 1, "ok": 1} and stats["model"] == "second-model"
-        assert not ctl(cmd="explode")["ok"]
-        req.close(linger=0)
+        with pytest.raises(ValueError, match="control command must be one of"):
+            ctl("explode")  # the client refuses it; the daemon refuses it too:
+        raw = zmq.Context.instance().socket(zmq.REQ)
+        raw.connect(srv.control_endpoint)
+        raw.send(msgpack.packb({"cmd": "explode"}))
+        assert raw.poll(60_000)
+        reply = msgpack.unpackb(raw.recv())
+        raw.close(linger=0)
+        assert not reply["ok"] and "unknown command 'explode'" in reply["detail"]
 
 
 def test_metrics_endpoint(tiny_runner) -> None:  # type: ignore[no-untyped-def]
@@ -179,30 +179,19 @@ def test_curve_lets_in_only_known_keys(tiny_runner, tmp_path: Path) -> None:  # 
 
 
 def test_kill_9_and_restart_on_the_same_endpoints(tiny_model: Path, tmp_path: Path) -> None:
-    inp, out = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
-    cmd = [sys.executable, "-m", "hush.cli", "serve", "--model", str(tiny_model), "--input", inp, "--output", out]
-    log = open(tmp_path / "serve.log", "w")
-    first = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        with Subscriber(out) as sub, Publisher(inp, "k9") as pub:
-            sub.wait_ready(120)
-            pub.wait_connected(60)
+    first = DaemonProcess(tiny_model, log=tmp_path / "serve.log").start(ready_timeout_s=None)
+    with first, Subscriber(first.output) as sub, Publisher(first.input, "k9") as pub:
+        sub.wait_ready(120)
+        pub.wait_connected(60)
+        pub.send(np.ones(150))
+        assert [m.seq for m in collect(sub, 1)] == [0]
+        first.kill()  # SIGKILL: no goodbye
+        with DaemonProcess(tiny_model, first.input, first.output, log=tmp_path / "serve.log").start(None) as second:
+            sub.wait_ready(120)  # the same sockets, reconnected by ZeroMQ, hear the new daemon's hello
+            pub.wait_connected(60)  # and the new daemon's subscription
             pub.send(np.ones(150))
-            assert [m.seq for m in collect(sub, 1)] == [0]
-            first.kill()  # SIGKILL: no goodbye
-            first.wait(30)
-            second = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-            try:
-                sub.wait_ready(120)  # the same sockets, reconnected by ZeroMQ, hear the new daemon's hello
-                pub.wait_connected(60)  # and the new daemon's subscription
-                pub.send(np.ones(150))
-                assert [m.seq for m in collect(sub, 1)] == [1]
-            finally:
-                second.send_signal(signal.SIGTERM)
-                assert second.wait(60) == 0
-    finally:
-        first.kill()
-        log.close()
+            assert [m.seq for m in collect(sub, 1)] == [1]
+            assert second.stop() == 0
 
 
 def test_two_daemons_share_one_input(tiny_runner) -> None:  # type: ignore[no-untyped-def]
@@ -232,34 +221,20 @@ def test_two_daemons_share_one_input(tiny_runner) -> None:  # type: ignore[no-un
 
 def test_sigterm_with_a_full_queue_publishes_everything_then_exits_0(tiny_model: Path, tmp_path: Path) -> None:
     """A real process, a real SIGTERM, 40 windows held back by a 10 s batching wait."""
-    inp, out, ctl = (f"tcp://127.0.0.1:{free_port()}" for _ in range(3))
-    log = open(tmp_path / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "hush.cli", "serve", "--model", str(tiny_model), "--input", inp,
-                             "--output", out, "--max-batch", "1000", "--max-wait-ms", "10000", "--control", ctl],
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        with Subscriber(out) as sub, Publisher(inp, "term") as pub:
-            sub.wait_ready(120)
-            pub.wait_connected(60)
-            for _ in range(40):
-                pub.send(np.ones(150))
-            req = zmq.Context.instance().socket(zmq.REQ)
-            req.connect(ctl)
-            while True:  # until the daemon has accepted all 40; none is due for 10 s
-                req.send(msgpack.packb({"cmd": "stats"}))
-                assert req.poll(30_000)
-                stats = msgpack.unpackb(req.recv())
-                if stats["windows_in"] == 40:
-                    break
-                time.sleep(0.05)
-            req.close(linger=0)
-            assert stats["windows_out"] == 0 and stats["queue"] == 40
-            t0 = time.monotonic()
-            proc.send_signal(signal.SIGTERM)
-            got = collect(sub, 40)
-            code = proc.wait(30)
-    finally:
-        proc.kill()
-        log.close()
+    ctl = loopback()
+    daemon = DaemonProcess(tiny_model, flags=["--max-batch", "1000", "--max-wait-ms", "10000", "--control", ctl],
+                           log=tmp_path / "serve.log")
+    with daemon.start(None), Subscriber(daemon.output) as sub, Publisher(daemon.input, "term") as pub:
+        sub.wait_ready(120)
+        pub.wait_connected(60)
+        for _ in range(40):
+            pub.send(np.ones(150))
+        while (stats := request(ctl, "stats", 30.0))["windows_in"] < 40:  # none is due for 10 s
+            time.sleep(0.05)
+        assert stats["windows_out"] == 0 and stats["queue"] == 40
+        t0 = time.monotonic()
+        daemon.terminate()
+        got = collect(sub, 40)
+        code = daemon.stop(30)
     assert code == 0 and time.monotonic() - t0 < 30
     assert sorted(m.seq for m in got) == list(range(40)) and not any(m.is_error for m in got)

@@ -11,7 +11,7 @@ import pytest
 
 from hush import modelfile
 from hush.cli import main
-from hush.paths import REPO_ROOT
+from tests import REPO_ROOT
 
 SMALL = str(Path(__file__).parent / "small.toml")
 
@@ -31,7 +31,7 @@ def ecg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _serves(model: Path, window: np.ndarray) -> np.ndarray:
-    from hush.daemon.runner import Runner
+    from hush.runner import Runner
     from tests.conftest import serving
 
     runner = Runner.load(model, max_batch=8)

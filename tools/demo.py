@@ -7,10 +7,6 @@ with the clean signal the recording was made from, draws a picture and stops the
 
 from __future__ import annotations
 
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,14 +18,9 @@ from hush.clients.recording import read_recording
 from hush.clients.replay import replay_recording
 from hush.clients.subscriber import Subscriber
 from hush.paths import DEFAULT_MODEL, DEMO_RECORDING, DEMO_REFERENCE
+from hush.tools.spawn import DaemonProcess
 
 SPEED = 5.0  # replay at 5x the recorded pace: the 45 s recording takes ~9 s
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _snr_db(clean: np.ndarray, est: np.ndarray) -> float:
@@ -40,17 +31,16 @@ def demo(out_dir: str | Path = "demo-out", model: str | None = None) -> int:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model_path = Path(model) if model else DEFAULT_MODEL
-    inp, outp = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     header, records = read_recording(DEMO_RECORDING)
     sent = [protocol.decode_window([r.topic, r.payload], 150, 64) for r in records]
     print(f"1. recording {DEMO_RECORDING.name}: {len(sent)} windows of stream {sent[0].topic.decode()!r}, "
           f"{sent[0].meta.get('rate')} samples/s, recorded from {header.get('endpoint')}")
 
     log_path = out / "serve.log"
-    print(f"2. starting: hush serve --model {model_path} --input {inp} --output {outp}  (log: {log_path})")
-    with open(log_path, "w") as log:
-        daemon = subprocess.Popen([sys.executable, "-m", "hush.cli", "serve", "--model", str(model_path),
-                                   "--input", inp, "--output", outp], stdout=log, stderr=subprocess.STDOUT)
+    log_path.unlink(missing_ok=True)
+    daemon = DaemonProcess(model_path, log=log_path).start(ready_timeout_s=None)
+    inp, outp = daemon.input, daemon.output
+    print(f"2. started: hush serve --model {model_path} --input {inp} --output {outp}  (log: {log_path})")
     try:
         with Subscriber(outp) as sub:
             hello = sub.wait_ready(120)
@@ -73,8 +63,7 @@ def demo(out_dir: str | Path = "demo-out", model: str | None = None) -> int:
                 else:
                     got[msg.seq] = msg.samples()  # type: ignore[index]
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        code = daemon.wait(30)
+        code = daemon.stop(30)
     for e in errors:
         print(f"5. error reply on {e.topic}: {e.body['error']}: {e.body['detail']}")
     print(f"6. received {len(got)}/{n} denoised windows; daemon exited with code {code} on SIGTERM")

@@ -8,7 +8,7 @@
   harmonic, and an offset), for `--noise-file`;
 - ecg_coloured.npy: the recording with 5 minutes more of that same noise on it, 10 dB below its power.
 
-    .venv/bin/python data/make_ecg_cases.py [FOLDER]
+    .venv/bin/python -m hush.tools.make_ecg_cases [FOLDER]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "data"  # the repository's data/ (run it in a checkout)
 RATE = 360.0
 
 

@@ -1,7 +1,7 @@
 """What decoding one input message costs, part by part (hot loop, timeit, µs per call): where a decoder
 that checked a whole drain of messages at once could save. Run from the repository root:
 
-    .venv/bin/python docs/experiments/decode_parts.py
+    .venv/bin/python tools/experiments/decode_parts.py
 """
 
 from __future__ import annotations

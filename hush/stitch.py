@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from hush.errors import InputError
+
 
 class Stitcher:
     def __init__(self, window: int, hop: int):
         if not 1 <= hop <= window:
-            raise ValueError(f"hop must be between 1 and the window ({window}), got {hop}")
+            raise InputError(f"hop must be between 1 and the window ({window}), got {hop}")
         self.window, self.hop = window, hop
         self.taper = np.hanning(window + 2)[1:-1]  # Hann without its zero end points
         self._acc = np.zeros(0)
@@ -38,11 +40,11 @@ class Stitcher:
         samples that are now final: those before index + hop, which no later window reaches."""
         samples = np.asarray(samples, dtype=np.float64)
         if samples.shape != (self.window,):
-            raise ValueError(f"expected {self.window} samples, got shape {samples.shape}")
+            raise InputError(f"expected {self.window} samples, got shape {samples.shape}")
         if not self._began:
             self._start, self._began = index, True
         if index < self._start:
-            raise ValueError(f"window at {index} starts before the samples already given out ({self._start})")
+            raise InputError(f"window at {index} starts before the samples already given out ({self._start})")
         end = index + self.window - self._start
         if end > self._acc.size:
             self._acc = np.concatenate([self._acc, np.zeros(end - self._acc.size)])

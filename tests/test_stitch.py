@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hush.clients.stitch import Stitcher
+from hush.stitch import Stitcher
 
 
 def test_identical_overlaps_rebuild_the_signal_exactly() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hush import modelfile, scaling
-from hush.daemon.lite import Lite, convert
+from hush.lite import Lite, convert
 from hush.tfenv import tensorflow
 
 log = logging.getLogger("hush.runner")

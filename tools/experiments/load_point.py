@@ -4,52 +4,47 @@ Starts `hush serve` (extra flags pass through, e.g. `--config variant.toml`), of
 messages of K windows for SECONDS with the bench's generator and subscriber, and prints what came back and
 the CPU each process (and each daemon thread) used, read from /proc. Run from the repository root:
 
-    .venv/bin/python docs/experiments/load_point.py 10500 8 6 --config /tmp/queue16.toml
+    .venv/bin/python tools/experiments/load_point.py 10500 8 6 --config /tmp/queue16.toml
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-from hush import bench
-from hush.demo import free_port
+import psutil
+
 from hush.paths import DEFAULT_MODEL
+from hush.tools import bench
+from hush.tools.spawn import DaemonProcess
 
 
 def threads(pid: int) -> dict[int, tuple[str, float]]:
-    """tid -> (name, CPU seconds so far)."""
+    """tid -> (name, CPU seconds so far), by psutil; the names from Linux's /proc/<pid>/task/<tid>/comm."""
     out = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        stat = bench.proc_stat(f"/proc/{pid}/task/{tid}/stat")
-        if stat:
-            out[int(tid)] = stat
+    for t in psutil.Process(pid).threads():
+        try:
+            name = Path(f"/proc/{pid}/task/{t.id}/comm").read_text().strip()
+        except OSError:
+            name = str(t.id)
+        out[t.id] = (name, t.user_time + t.system_time)
     return out
 
 
 def children() -> list[int]:
-    pids = []
-    for p in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = open(f"/proc/{p}/stat").read()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == os.getpid():
-            pids.append(int(p))
-    return pids
+    return [p.pid for p in psutil.Process().children(recursive=True)]
 
 
 def main() -> None:
     rate, k, seconds, flags = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
-    inp, out = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     log = Path(tempfile.gettempdir()) / "hush-load-point.log"
-    proc = bench.start_daemon(DEFAULT_MODEL, inp, out, flags, log)
+    proc = DaemonProcess(DEFAULT_MODEL, flags=flags, log=log).start()
+    inp, out = proc.input, proc.output
     try:
         bench.offered_load(inp, out, 200, 1.0, 1)  # warm
         before = {p: threads(p) for p in (proc.pid, os.getpid())}
@@ -61,7 +56,7 @@ def main() -> None:
                 for p in children() + [os.getpid()]:
                     try:
                         last[p] = threads(p)
-                    except FileNotFoundError:
+                    except psutil.NoSuchProcess:
                         pass
                 time.sleep(0.2)
 
@@ -73,8 +68,7 @@ def main() -> None:
         stop.set()
         sampler.join()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        proc.stop()
     print(json.dumps({key: round(float(v), 3) for key, v in result.items()}))
     for pid, now in last.items():
         name = "daemon" if pid == proc.pid else "subscriber" if pid == os.getpid() else "generator (or helper)"

@@ -18,153 +18,23 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import msgpack
 import numpy as np
+import psutil
 import zmq
 
 from hush import protocol, scaling
 from hush.paths import DEFAULT_MODEL
+from hush.tools import load
+from hush.tools.model_timing import model_alone
+from hush.tools.spawn import DaemonProcess, loopback
 
 W = 150
-
-
-def _time_calls(fn: Any, seconds: float = 1.0, min_calls: int = 5) -> float:
-    """Median seconds per call over ~`seconds` of calls (after one warm-up call)."""
-    fn()
-    times: list[float] = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(times) < min_calls:
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
-def _model_proc(model_path: str, batch: int, intra: int, workers: int, engine: str, predict: bool, q: Any) -> None:
-    """In a fresh process (TensorFlow's thread pools are fixed at its start): time the Runner's call at
-    batch 1 in one thread, and at `batch` in `workers` threads at once; or model.predict() per window."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from hush.daemon.runner import Runner
-    from hush.tfenv import tensorflow
-
-    tensorflow(intra, 0)
-    runner = Runner.load(model_path, max_batch=batch, engine=engine, intra_op_threads=intra, workers=workers)
-    rng = np.random.default_rng(0)
-    if predict:
-        x = rng.standard_normal((1, W, 1)).astype(np.float32)
-        q.put({"predict_ms": _time_calls(lambda: runner.model.predict(x, verbose=0), seconds=2.0) * 1e3})
-        return
-    z1, zb = rng.standard_normal((1, W)).astype(np.float32), rng.standard_normal((batch, W)).astype(np.float32)
-    b1 = _time_calls(lambda: runner.run_scaled(z1), seconds=2.0)
-    # The same call, paced at 200 calls/s (the light load of the end-to-end test): a call 5 ms after the
-    # last one runs on cold caches and takes longer than in a hot loop (TensorFlow's long runtime path most).
-    paced = []
-    for _ in range(400):
-        time.sleep(0.005)
-        t = time.perf_counter()
-        runner.run_scaled(z1)
-        paced.append(time.perf_counter() - t)
-    calls = max(20, int(20_000 / batch) // workers)
-
-    def work() -> None:
-        for _ in range(calls):
-            runner.run_scaled(zb)
-
-    work()
-    # Three timings, the median kept: one lucky or unlucky second on a shared machine is not the bar.
-    rates, cpu = [], []
-    with ThreadPoolExecutor(workers) as pool:
-        for _ in range(3):
-            t, c = time.perf_counter(), time.process_time()  # process_time: every thread, Lite's own included
-            for f in [pool.submit(work) for _ in range(workers)]:
-                f.result()
-            rates.append(workers * calls * batch / (time.perf_counter() - t))
-            cpu.append((time.process_time() - c) / (workers * calls * batch))
-    q.put({"b1_ms": b1 * 1e3, "b1_paced_p50_ms": float(np.percentile(paced, 50)) * 1e3,  # one dict, one put
-           "b1_paced_p99_ms": float(np.percentile(paced, 99)) * 1e3,
-           "batched_windows_per_s": float(np.median(rates)), "batched_runs": rates,
-           "batched_cpu_us_per_window": float(np.median(cpu)) * 1e6})
-
-
-def time_model_in_process(*args: Any) -> dict[str, float]:
-    """_model_proc(*args) in a fresh spawned process; its result."""
-    spawn = mp.get_context("spawn")
-    q = spawn.Queue()
-    p = spawn.Process(target=_model_proc, args=(*args, q))
-    p.start()
-    out = q.get(timeout=600)
-    p.join(60)
-    return dict(out)
-
-
-def mflop_per_window(model_path: str | Path) -> float:
-    """Multiply-adds x 2 of the model's convolutions for one window (the rest is elementwise)."""
-    import keras
-
-    from hush.tfenv import tensorflow
-
-    tensorflow()
-    model = keras.models.load_model(model_path, compile=False)
-    flop = 0.0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv1D | keras.layers.Conv1DTranspose):
-            steps, c_out = layer.output.shape[1], layer.output.shape[2]
-            k, c_in = layer.kernel.shape[0], layer.kernel.shape[1 if isinstance(layer, keras.layers.Conv1D) else 2]
-            flop += 2.0 * steps * k * c_in * c_out
-    return flop / 1e6
-
-
-def compare_models(paths: list[str], batch: int, workers: int, say: Any = print) -> list[dict[str, Any]]:
-    """The model alone for each file, in one run, at its best setting (as `hush bench` step 2 finds it),
-    with its windows/s as a ratio to the first file's: the cost of one candidate against another."""
-    rows = []
-    for path in paths:
-        say(f"{path}:")
-        m = model_alone(Path(path), batch, workers, say, predict=False)
-        rows.append({"model": path, "mflop_per_window": mflop_per_window(path),
-                     "batched_windows_per_s": m["batched_windows_per_s"], "b1_ms": m["b1_ms"]})
-    say(f"\n{'model':<40}{'MFLOP/window':>14}{'windows/s':>12}{'ratio':>8}{'batch-1 ms':>12}")
-    for r in rows:
-        r["ratio"] = r["batched_windows_per_s"] / rows[0]["batched_windows_per_s"]
-        say(f"{r['model']:<40}{r['mflop_per_window']:>14.2f}{r['batched_windows_per_s']:>12,.0f}{r['ratio']:>8.2f}"
-            f"{r['b1_ms']:>12.3f}")
-    return rows
-
-
-def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: bool = True) -> dict[str, Any]:
-    """Every way of running the model alone that the daemon can be set to; the best is the bar."""
-    out: dict[str, Any] = {"configs": []}
-    for intra, n in ((0, 1), (1, workers)) if workers > 1 else ((0, 1),):
-        for engine in ("graph", "xla", "lite"):
-            r: dict[str, Any] = time_model_in_process(str(model_path), batch, intra, n, engine, False)
-            r.update({"intra_op_threads": intra, "workers": n, "engine": engine})
-            out["configs"].append(r)
-            say(f"  model, {n} worker(s), threads {intra or 'auto'}, {engine:5s}: batch 1 "
-                f"{r['b1_ms']:.3f} ms/call (at 200 calls/s: p50 {r['b1_paced_p50_ms']:.3f}, p99 "
-                f"{r['b1_paced_p99_ms']:.3f}); batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s (median of "
-                f"{', '.join(f'{x:,.0f}' for x in r['batched_runs'])}; "
-                f"{r['batched_cpu_us_per_window']:.0f} us CPU per window)")
-    if predict:
-        p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
-        out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
-        say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
-    best_b1 = min(out["configs"], key=lambda c: c["b1_ms"])
-    out["b1_ms"] = best_b1["b1_ms"]
-    out["b1_paced_p50_ms"], out["b1_paced_p99_ms"] = best_b1["b1_paced_p50_ms"], best_b1["b1_paced_p99_ms"]
-    best = max(out["configs"], key=lambda c: c["batched_windows_per_s"])
-    out["batched_windows_per_s"], out["batched_cpu_us_per_window"] = (best["batched_windows_per_s"],
-                                                                      best["batched_cpu_us_per_window"])
-    return out
 
 
 def daemon_stages(n: int = 20_000) -> dict[str, float]:
@@ -206,73 +76,22 @@ def daemon_stages(n: int = 20_000) -> dict[str, float]:
     return {k: v / n * 1e6 for k, v in stages.items()}
 
 
-def _generator(endpoint: str, rate: float, seconds: float, k: int, result: Any) -> None:
-    """Paced load: `rate` windows/s in messages of k windows, for `seconds`; send times go to `result`."""
-    ctx = zmq.Context()
-    sock = ctx.socket(zmq.XPUB)
-    sock.setsockopt(zmq.SNDHWM, 0)
-    sock.connect(endpoint)
-    sock.poll(30_000)
-    sock.recv()  # the daemon subscribed
-    samples = np.random.default_rng(1).standard_normal(k * W).astype("<f4").tobytes()
-    n = max(1, int(rate * seconds / k))
-    # Packed before the clock starts: the generator shares the daemon's 2 cores, so it does as little as it
-    # can while the load runs.
-    bodies = [msgpack.packb({"seq": i, "samples": samples, "dtype": "<f4"}) for i in range(n)]
-    sent = np.zeros(n)
-    interval = k / rate
-    start = time.perf_counter() + 0.05
-    i, cpu = 0, time.process_time()
-    # Bursts every millisecond rather than a busy-wait per message: spinning would take a core away from
-    # the daemon on a 2-core machine. Each message's own send time is recorded.
-    while i < n:
-        due = min(n, int((time.perf_counter() - start) / interval) + 1)
-        while i < due:
-            sent[i] = time.perf_counter()
-            sock.send(b"bench/load", zmq.SNDMORE)
-            sock.send(bodies[i])
-            i += 1
-        time.sleep(0.001)
-    result.put((sent.tobytes(), time.process_time() - cpu))
-    sock.close(linger=10_000)
-    ctx.term()
-
-
 def offered_load(inp: str, out: str, rate: float, seconds: float, k: int) -> dict[str, float]:
-    """Offer `rate` windows/s for `seconds`; count what comes back and how late."""
+    """Offer `rate` windows/s for `seconds` in messages of k windows (tools/load.py); count what comes back
+    and how late."""
     ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.RCVHWM, 0)
-    sub.setsockopt(zmq.SUBSCRIBE, b"bench/")
-    sub.setsockopt(zmq.SUBSCRIBE, protocol.READY_TOPIC)
-    sub.connect(out)
-    while sub.recv_multipart()[0] != protocol.READY_TOPIC:
-        pass
-    spawn = mp.get_context("spawn")
-    q = spawn.Queue()
-    gen = spawn.Process(target=_generator, args=(inp, rate, seconds, k, q))
-    gen.start()
-    n = max(1, int(rate * seconds / k))
-    # Timestamp on arrival, decode after the run (less CPU taken from the daemon while it runs). (Reading in
-    # 1 ms gulps instead of waking for each message was tried: the same CPU per message, within the noise.)
-    arrivals: list[tuple[float, bytes]] = []
+    sub = load.subscriber(ctx, [out], [b"load/"])
+    spec = load.Load(inp, [(rate, seconds)], k=k)
+    gen, q = load.start(spec)
+    n = spec.messages()
     cpu = time.process_time()  # this process: the subscriber and its ZeroMQ I/O thread
-    while len(arrivals) < n and sub.poll(3000):
-        while True:
-            try:
-                topic, body = sub.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-            if topic != protocol.READY_TOPIC:
-                arrivals.append((time.perf_counter(), body))
+    arrivals = load.collect(sub, n)
     cpu = time.process_time() - cpu
     recv_t = np.full(n, np.nan)
-    for t, body in arrivals:
-        recv_t[msgpack.unpackb(body)["seq"]] = t
+    for t, _, body in arrivals:
+        recv_t[load.seq_of(body)] = t
     got = int(np.isfinite(recv_t).sum())
-    sent_bytes, gen_cpu = q.get(timeout=60)
-    sent = np.frombuffer(sent_bytes, dtype=np.float64)
-    gen.join(30)
+    sent, gen_cpu = load.finish(gen, q)
     sub.close(linger=0)
     ctx.term()
     lat = (recv_t - sent)[np.isfinite(recv_t)] * 1e3
@@ -300,7 +119,7 @@ def _forwarder(inp: str, out: str, ready: Any) -> None:
     while True:
         events = dict(poller.poll())
         if pub in events and pub.recv()[:1] == b"\x01":
-            pub.send_multipart([protocol.READY_TOPIC, msgpack.packb({})])
+            pub.send_multipart(protocol.encode_ready({}))
         if sub in events:
             while True:  # everything that has arrived
                 try:
@@ -315,9 +134,7 @@ def forwarder() -> Iterator[tuple[str, str, int]]:
     and its pid.
     The same generator and subscriber through it instead of the daemon measure the transport alone: two
     loopback hops and three processes waking, no decoding, no model."""
-    from hush.demo import free_port
-
-    inp, out = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
+    inp, out = loopback(), loopback()
     spawn = mp.get_context("spawn")
     ready = spawn.Queue()
     proc = spawn.Process(target=_forwarder, args=(inp, out, ready), daemon=True)
@@ -331,21 +148,10 @@ def forwarder() -> Iterator[tuple[str, str, int]]:
         proc.join(10)
 
 
-def proc_stat(path: str) -> tuple[str, float] | None:
-    """(name, CPU seconds used so far, user + system) from a Linux /proc/<pid>/stat or
-    /proc/<pid>/task/<tid>/stat file; None when it is not there."""
-    try:
-        stat = Path(path).read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()
-    return stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time (every thread) process `pid` has used so far; None without Linux's /proc."""
-    stat = proc_stat(f"/proc/{pid}/stat")
-    return stat[1] if stat else None
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) process `pid` has used so far."""
+    t = psutil.Process(pid).cpu_times()
+    return float(t.user + t.system)
 
 
 def transport_cost(f_in: str, f_out: str, pid: int, rate: float, seconds: float) -> dict[str, float] | None:
@@ -355,35 +161,16 @@ def transport_cost(f_in: str, f_out: str, pid: int, rate: float, seconds: float)
     before = cpu_seconds(pid)
     r = offered_load(f_in, f_out, rate, seconds, 1)
     after = cpu_seconds(pid)
-    if before is None or after is None or not r["received"]:
+    if not r["received"]:
         return None
     return {"rate": rate, "received": r["received"], "lost": r["lost"],
             "cpu_us_per_message": (after - before + r["clients_cpu_s"]) / r["received"] * 1e6,
             "clients_cpu_us_per_message": r["clients_cpu_s"] / r["received"] * 1e6}
 
 
-def start_daemon(model: Path, inp: str, out: str, flags: list[str], log: Path) -> Any:
-    fh = open(log, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "hush.cli", "serve", "--model", str(model), "--input", inp,
-                             "--output", out, *flags], stdout=fh, stderr=subprocess.STDOUT)
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, protocol.READY_TOPIC)
-    sub.connect(out)
-    ok = sub.poll(120_000)
-    sub.close(linger=0)
-    ctx.term()
-    if not ok:
-        proc.kill()
-        raise RuntimeError(f"hush serve did not start; see {log}")
-    return proc
-
-
 def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch: int = 64,
           max_wait_ms: float = 0.0, seconds: float = 4.0, quick: bool = False, serve_flags: list[str] | None = None,
           workers: int = 2, say: Any = print) -> dict[str, Any]:
-    from hush.demo import free_port
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model_path = Path(model) if model else DEFAULT_MODEL
@@ -402,8 +189,8 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
     result["model_alone"] = m = model_alone(model_path, max_batch, workers, say)
 
     say(f"3. end to end over TCP loopback: hush serve {' '.join(flags)}")
-    inp, outp = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
-    proc = start_daemon(model_path, inp, outp, flags, out / "serve.log")
+    daemon = DaemonProcess(model_path, flags=flags, log=out / "serve.log").start()
+    inp, outp = daemon.input, daemon.output
     batched = m["batched_windows_per_s"]
     runs: list[dict[str, float]] = []
     floor: list[dict[str, float]] = []
@@ -436,8 +223,7 @@ def bench(out_dir: str | Path = "bench-out", model: str | None = None, max_batch
                 runs.append(offered_load(inp, outp, frac * batched, seconds, per_message))
                 _say_run(say, runs[-1])
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        daemon.stop()
     result["runs"] = runs
 
     summarize(result)

@@ -1,9 +1,9 @@
-"""The transport's own CPU per one-window message (`hush.bench.transport_cost`): the bench's generator and
+"""The transport's own CPU per one-window message (`hush.tools.bench.transport_cost`): the bench's generator and
 subscriber through a bare forwarder (one Python thread, SUB in, XPUB out, nothing decoded) at RATE
 messages/s for SECONDS. What a daemon that only passed messages on would still cost, with its clients, on
 this machine's cores. Run from the repository root:
 
-    .venv/bin/python docs/experiments/transport_cost.py 10000 6
+    .venv/bin/python tools/experiments/transport_cost.py 10000 6
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
-from hush import bench
+from hush.tools import bench
 
 
 def main() -> None:

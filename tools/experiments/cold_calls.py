@@ -6,7 +6,7 @@ sleeping or busy-waiting in the gap. Every call draws its function and gap at ra
 shared machine during the run falls on all of them alike (an earlier version timed one gap after the
 other, and mistook such drift for a penalty of the CPU itself). Run from the repository root:
 
-    .venv/bin/python docs/experiments/cold_calls.py
+    .venv/bin/python tools/experiments/cold_calls.py
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hush.daemon.runner import Runner
 from hush.paths import DEFAULT_MODEL
+from hush.runner import Runner
 from hush.tfenv import tensorflow
 
 
@@ -56,7 +56,7 @@ def main(calls: int = 12_000) -> None:
     x = np.random.default_rng(0).standard_normal((1, 150)).astype(np.float32)
     net = numpy_net(runners["graph"].model)
     print(f"NumPy version max |difference| from the model: {np.abs(net(x) - runners['graph'].run_scaled(x)).max():.2e}")
-    fns: dict[str, Callable[[], object]] = {f"model call, {e}": (lambda r=r: r.run_scaled(x))
+    fns: dict[str, Callable[[], object]] = {f"model call, {e}": (lambda r=r: r.run_scaled(x))  # type: ignore[misc]
                                             for e, r in runners.items()}
     fns.update({"NumPy same net": lambda: net(x), "pure Python loop": python_loop})
     gaps = [(0.0, False), (0.001, False), (0.001, True), (0.005, False), (0.005, True)]

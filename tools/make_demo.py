@@ -2,7 +2,7 @@
 
 The recording is made the way a user would make one: a Publisher sends a noisy sensor signal at its real
 pace (200 samples/s, 45 s) to a `hush record` capture bound on loopback. Rerun with:
-    .venv/bin/python data/make_demo.py
+    .venv/bin/python -m hush.tools.make_demo
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 
 from hush.clients.publisher import Publisher
 from hush.clients.recording import record
-from hush.demo import free_port
+from hush.tools.spawn import free_port
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "data"  # the repository's data/ (run it in a checkout)
 RATE, SECONDS, WINDOW, SNR_DB = 200.0, 45, 150, 8.0
 
 

@@ -1,0 +1,62 @@
+"""`hush serve`, and the commands that act on a running daemon or its security: `hush ctl`, `hush keys`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from hush import config as hconfig
+from hush.cli.base import command, configured, settings, setup_logging
+
+SERVE_SETTINGS = ("model", "input", "output", "input_mode", "output_mode", "input_type", "max_batch",
+                  "max_wait_ms", "engine", "workers", "intra_op_threads", "inter_op_threads", "metrics_port",
+                  "control", "log_format")
+
+
+def run_serve(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.daemon.server import Server
+
+    sc = configured(args, cfg, "serve")
+    setup_logging(args.quiet, sc.log_format)
+    return Server(sc).run()
+
+
+@command("serve", "run the denoising daemon: windows in on one socket, denoised windows out on another",
+         "hush serve --model models/default.keras --input tcp://127.0.0.1:5555 --output tcp://127.0.0.1:5556",
+         run_serve)
+def _serve(p: argparse.ArgumentParser) -> None:
+    settings(p, "serve", *SERVE_SETTINGS)
+
+
+def run_ctl(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.control import request
+
+    reply = request(args.endpoint or cfg.serve.control or "tcp://127.0.0.1:5557", args.cmd, args.timeout,
+                    model=args.model)
+    print(json.dumps(reply, indent=2))
+    return 0 if reply.get("ok") else 1
+
+
+@command("ctl", "send a control command to a running daemon: reload its model, or read its counters",
+         "hush ctl reload --model models/new.keras\n  hush ctl stats --endpoint tcp://127.0.0.1:5557", run_ctl)
+def _ctl(p: argparse.ArgumentParser) -> None:
+    p.add_argument("cmd", choices=("reload", "stats"))
+    p.add_argument("--model", help="reload: the model file (default: the one the daemon was started with)")
+    p.add_argument("--endpoint", help="the daemon's control endpoint (default: [serve] control)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
+
+
+def run_keys(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.security import make_keys
+
+    for name in args.names:
+        public, secret = make_keys(args.dir, name)
+        print(f"{name}: public {public} (share it), secret {secret} (keep it)")
+    return 0
+
+
+@command("keys", "make CURVE key pairs for the daemon and its clients",
+         "hush keys keys/ server pump-3 dashboard\n  cp keys/pump-3.key allowed/   # let pump-3 in", run_keys)
+def _keys(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", help="directory for the key files")
+    p.add_argument("names", nargs="+", help="one key pair per name")

@@ -1,0 +1,131 @@
+"""The clients' commands: `hush publish`, `hush subscribe`, `hush record`, `hush replay`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from hush import config as hconfig
+from hush.cli.base import command, configured, curve_flags, curve_of, say, settings
+
+
+def run_publish(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.publisher import Publisher
+    from hush.samples import iter_text, load_samples
+
+    pc = configured(args, cfg, "publish")
+    with Publisher(pc.endpoint, pc.stream, args.window, pc.form, rate=pc.rate, bind=args.bind, push=args.push,
+                   curve=curve_of(args)) as pub:
+        pub.wait_connected(pc.connect_timeout_s)
+        source: Any = (iter_text(sys.stdin, pc.column, "stdin") if args.file in (None, "-")
+                       else load_samples(args.file, pc.column))
+        sent = pub.publish(source, hop=pc.hop, speed=args.speed)
+    say(f"published {sent} windows of {args.window} samples as stream {pc.stream!r} to {pc.endpoint}")
+    return 0
+
+
+@command("publish", "send a live stream (stdin) or a file to the daemon as windows",
+         "my_sensor | hush publish --stream pump-3 --rate 360\n  hush publish signal.csv --column ecg --hop 75",
+         run_publish)
+def _publish(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", nargs="?", help="a .npy/.csv/.txt file; stdin (one number per line, or CSV) if absent")
+    settings(p, "publish", "endpoint", "stream", "hop", "rate", "form", "column")
+    p.add_argument("--bind", action="store_true", help="bind instead of connecting (the daemon connects)")
+    p.add_argument("--window", type=int, default=150, help="samples per window: the model's W (150)")
+    p.add_argument("--speed", type=float, default=0.0,
+                   help="with --rate: pace windows at this multiple of real time (default 0: no pacing)")
+    p.add_argument("--push", action="store_true", help="PUSH instead of PUB, for a daemon with --input-type pull")
+    curve_flags(p)
+
+
+def run_subscribe(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.sinks import StitchedSink, open_sink
+    from hush.clients.subscriber import Subscriber, receive
+
+    sc = configured(args, cfg, "subscribe")
+    with Subscriber(sc.endpoint, sc.prefix, curve=curve_of(args)) as sub:
+        hello = sub.wait_ready(args.connect_timeout)
+        say(f"subscribed to {sc.prefix or 'every stream'!r} at {sc.endpoint}: model {hello.get('model')}")
+        window = int(hello.get("window", 150))  # type: ignore[call-overload]
+        sink = StitchedSink(args.out, window, args.hop or window) if args.stitch else open_sink(args.out, window)
+        try:
+            count, errors = receive(sub, sink.write, args.count, args.idle_timeout, on_error=lambda m: say(
+                f"error {m.body.get('error')} on {m.stream or '?'} seq {m.seq}: {m.body.get('detail')}"))
+        finally:
+            sink.close()
+    say(f"received {count} windows, {errors} errors")
+    return 0
+
+
+@command("subscribe", "receive denoised windows (and errors) by stream-id prefix",
+         "hush subscribe --prefix pump- --out cleaned.csv\n  hush subscribe --count 100 --out cleaned.npy\n"
+         "  hush subscribe --prefix pump-3 --stitch --hop 75 --out pump3.npy   # one seamless signal", run_subscribe)
+def _subscribe(p: argparse.ArgumentParser) -> None:
+    settings(p, "subscribe", "endpoint", "prefix")
+    p.add_argument("--out", help="a .csv, .jsonl or .npy file (default: JSON lines on stdout)")
+    p.add_argument("--stitch", action="store_true",
+                   help="rebuild one continuous stream per stream id by overlap-add (windows every --hop samples)")
+    p.add_argument("--hop", type=int, help="with --stitch: the publisher's hop (default: W, no overlap)")
+    p.add_argument("--count", type=int, default=0, help="stop after this many windows")
+    p.add_argument("--idle-timeout", type=float, default=0.0, help="stop after this many seconds of silence")
+    p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the daemon")
+    curve_flags(p)
+
+
+def run_record(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.recording import record
+
+    rc = configured(args, cfg, "record")
+    end = time.monotonic() + args.duration if args.duration else None
+
+    def ready(hello: dict[str, object] | None) -> None:
+        how = "bound" if args.bind else (f"model {hello.get('model')}" if hello else "no !ready from a daemon yet")
+        say(f"recording {rc.endpoint} ({how}) into {args.out}; Ctrl-C stops")
+
+    try:
+        n = record(rc.endpoint, args.out, rc.prefix, args.bind, max_messages=args.count, on_ready=ready,
+                   should_stop=lambda: end is not None and time.monotonic() >= end)
+    except KeyboardInterrupt:
+        n = -1
+    say(f"recorded {'some' if n < 0 else n} messages into {args.out}")
+    return 0
+
+
+@command("record", "capture messages (raw input or denoised output) into a .hushrec file",
+         "hush record out.hushrec --duration 60\n"
+         "  hush record raw.hushrec --bind --endpoint tcp://127.0.0.1:5557   # sensors publish here", run_record)
+def _record(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", help="recording file to write (.hushrec)")
+    settings(p, "record", "endpoint", "prefix")
+    p.add_argument("--bind", action="store_true", help="bind and let publishers connect (to record raw input)")
+    p.add_argument("--count", type=int, default=0, help="stop after this many messages")
+    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
+
+
+def run_replay(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.clients.replay import replay_recording, replay_signal
+
+    rc = configured(args, cfg, "replay")
+    if args.file.endswith(".hushrec"):
+        n = replay_recording(args.file, rc.endpoint, rc.speed, args.loop, args.bind)
+    else:
+        n = replay_signal(args.file, rc.endpoint, args.stream, rc.rate, rc.speed, args.window, args.hop or 0,
+                          args.form, args.loop, args.bind, args.column)
+    say(f"replayed {n} messages to {rc.endpoint}")
+    return 0
+
+
+@command("replay", "re-publish a recording, or a .npy/.csv signal, at its pace, faster, or at once",
+         "hush replay data/demo.hushrec --speed 4\n  hush replay signal.npy --rate 360 --stream ecg --loop", run_replay)
+def _replay(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a .hushrec recording, or a .npy/.csv/.txt signal")
+    settings(p, "replay", "endpoint", "speed", "rate")
+    p.add_argument("--bind", action="store_true", help="bind instead of connecting")
+    p.add_argument("--loop", action="store_true", help="start again at the end, until interrupted")
+    p.add_argument("--stream", default="replay", help="a signal file's stream id")
+    p.add_argument("--window", type=int, default=150)
+    p.add_argument("--hop", type=int, help="a signal file's samples between windows (default W)")
+    p.add_argument("--form", default="bin-f8", choices=("array", "bin-f4", "bin-f8"))
+    p.add_argument("--column", default="0", help="a CSV file's column")

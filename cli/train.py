@@ -1,0 +1,75 @@
+"""`hush train` and `hush eval`: the trainer's two commands."""
+
+from __future__ import annotations
+
+import argparse
+
+from hush import config as hconfig
+from hush.cli.base import command, configured, settings
+
+
+def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.trainer.train import PRESETS, train
+
+    tc = cfg.train
+    preset = args.preset or tc.preset
+    if preset != tc.preset or PRESETS[preset]:
+        tc = hconfig.build_section(hconfig.TrainConfig, {"preset": preset, **PRESETS[preset]},
+                                   f"preset {preset!r}", base=tc)
+    train(configured(args, cfg, "train", base=tc), clean_path=args.clean, noisy_path=args.noisy,
+          pairs=tuple(args.pairs) if args.pairs else None, init=args.init)
+    return 0
+
+
+@command("train", "train a denoising model and write one self-contained .keras file",
+         "hush train --out models/default.keras\n  hush train --preset seed --out seed.keras\n"
+         "  hush train --clean my_sensor.npy --out my_sensor.keras\n"
+         "  hush train --noisy sensor.csv --column vibration --out mine.keras      # no clean reference\n"
+         "  hush train --clean ten_minutes.npy --init models/default.keras --out mine.keras", run_train)
+def _train(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=("default", "seed"), help="recipe: 'seed' is the tutorial exactly")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--clean", metavar="FILE", help="train on your own clean recording (.npy or .csv column)")
+    source.add_argument("--noisy", metavar="FILE", help="train on a noisy recording alone (self-supervised: "
+                        "removes noise that is independent from sample to sample)")
+    source.add_argument("--pairs", nargs=2, metavar=("NOISY", "CLEAN"),
+                        help="train on a noisy recording and an aligned clean reference of the same signal")
+    p.add_argument("--init", metavar="MODEL", help="fine-tune this Hush model (e.g. models/default.keras) "
+                   "instead of starting from random weights; its window and scaling are kept")
+    settings(p, "train", "out", "column", "noise", "noise_file", "noise_column", "epochs", "n_windows",
+             "batch_size", "window", "seed", "checkpoint_dir", "tensorboard_dir")
+
+
+def run_eval(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.paths import DEFAULT_MODEL
+    from hush.trainer.scorecard import run_eval as evaluate
+
+    evaluate(args.model or DEFAULT_MODEL, args.snr, args.windows, args.clean,
+             tuple(args.pairs) if args.pairs else None, args.out_dir, kinds=args.noise, families=args.families,
+             fixed_level=args.fixed_level, noise_file=args.noise_file, column=args.column or "")
+    return 0
+
+
+@command("eval", "score a model (RMSE, SNR gain, PRD) against classical filters tuned on the same windows",
+         "hush eval models/default.keras --snr 0 10 20 30\n"
+         "  hush eval --noise white hum spikes --families held-out --fixed-level\n"
+         "  hush eval ecg.keras --clean data/ecg_mitbih208.npy\n  hush eval mine.keras --pairs clean.npy noisy.npy",
+         run_eval)
+def _eval(p: argparse.ArgumentParser) -> None:
+    from hush.trainer.noise import KINDS
+
+    p.add_argument("model", nargs="?", help="model file (default: the shipped default model)")
+    p.add_argument("--snr", type=float, nargs="+", default=[0.0, 10.0, 20.0, 30.0], help="input SNRs, dB")
+    p.add_argument("--windows", type=int, default=2000, help="synthetic windows per set, kind and SNR")
+    p.add_argument("--noise", nargs="+", choices=[*KINDS, "file"], metavar="KIND",
+                   help=f"noise kinds to score, one table each (default: all of {', '.join(KINDS)})")
+    p.add_argument("--families", choices=("held-out", "trained", "both"), default="both",
+                   help="synthetic windows from families no model trained on, the model's own, or both")
+    p.add_argument("--noise-file", metavar="FILE", help="your sensor's noise recorded alone: its last "
+                   "test_fraction is cut into segments and added at each SNR (the 'file' table)")
+    p.add_argument("--column", help="--clean file's CSV column (a header name or 0-based index)")
+    p.add_argument("--fixed-level", action="store_true",
+                   help="one noise power for all windows (set by --snr over all of them) while amplitudes vary")
+    p.add_argument("--clean", metavar="FILE", help="score on the held-out tail of this clean recording")
+    p.add_argument("--pairs", nargs=2, metavar=("CLEAN", "NOISY"), help="score on your own clean/noisy pairs")
+    p.add_argument("--out-dir", default="eval-out", help="where eval.json and eval.png go")

@@ -1,0 +1,143 @@
+"""The model alone, timed as the daemon runs it (its Runner, each engine and thread setting, each in a fresh
+process since TensorFlow's thread pools are fixed at its start): `hush bench` step 2 and `--models`."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+W = 150
+
+
+def _time_calls(fn: Any, seconds: float = 1.0, min_calls: int = 5) -> float:
+    """Median seconds per call over ~`seconds` of calls (after one warm-up call)."""
+    fn()
+    times: list[float] = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < min_calls:
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def _model_proc(model_path: str, batch: int, intra: int, workers: int, engine: str, predict: bool, q: Any) -> None:
+    """In a fresh process (TensorFlow's thread pools are fixed at its start): time the Runner's call at
+    batch 1 in one thread, and at `batch` in `workers` threads at once; or model.predict() per window."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hush.runner import Runner
+    from hush.tfenv import tensorflow
+
+    tensorflow(intra, 0)
+    runner = Runner.load(model_path, max_batch=batch, engine=engine, intra_op_threads=intra, workers=workers)
+    rng = np.random.default_rng(0)
+    if predict:
+        x = rng.standard_normal((1, W, 1)).astype(np.float32)
+        q.put({"predict_ms": _time_calls(lambda: runner.model.predict(x, verbose=0), seconds=2.0) * 1e3})
+        return
+    z1, zb = rng.standard_normal((1, W)).astype(np.float32), rng.standard_normal((batch, W)).astype(np.float32)
+    b1 = _time_calls(lambda: runner.run_scaled(z1), seconds=2.0)
+    # The same call, paced at 200 calls/s (the light load of the end-to-end test): a call 5 ms after the
+    # last one runs on cold caches and takes longer than in a hot loop (TensorFlow's long runtime path most).
+    paced = []
+    for _ in range(400):
+        time.sleep(0.005)
+        t = time.perf_counter()
+        runner.run_scaled(z1)
+        paced.append(time.perf_counter() - t)
+    calls = max(20, int(20_000 / batch) // workers)
+
+    def work() -> None:
+        for _ in range(calls):
+            runner.run_scaled(zb)
+
+    work()
+    # Three timings, the median kept: one lucky or unlucky second on a shared machine is not the bar.
+    rates, cpu = [], []
+    with ThreadPoolExecutor(workers) as pool:
+        for _ in range(3):
+            t, c = time.perf_counter(), time.process_time()  # process_time: every thread, Lite's own included
+            for f in [pool.submit(work) for _ in range(workers)]:
+                f.result()
+            rates.append(workers * calls * batch / (time.perf_counter() - t))
+            cpu.append((time.process_time() - c) / (workers * calls * batch))
+    q.put({"b1_ms": b1 * 1e3, "b1_paced_p50_ms": float(np.percentile(paced, 50)) * 1e3,  # one dict, one put
+           "b1_paced_p99_ms": float(np.percentile(paced, 99)) * 1e3,
+           "batched_windows_per_s": float(np.median(rates)), "batched_runs": rates,
+           "batched_cpu_us_per_window": float(np.median(cpu)) * 1e6})
+
+
+def time_model_in_process(*args: Any) -> dict[str, float]:
+    """_model_proc(*args) in a fresh spawned process; its result."""
+    spawn = mp.get_context("spawn")
+    q = spawn.Queue()
+    p = spawn.Process(target=_model_proc, args=(*args, q))
+    p.start()
+    out = q.get(timeout=600)
+    p.join(60)
+    return dict(out)
+
+
+def mflop_per_window(model_path: str | Path) -> float:
+    """Multiply-adds x 2 of the model's convolutions for one window (the rest is elementwise)."""
+    import keras
+
+    from hush.tfenv import tensorflow
+
+    tensorflow()
+    model = keras.models.load_model(model_path, compile=False)
+    flop = 0.0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv1D | keras.layers.Conv1DTranspose):
+            steps, c_out = layer.output.shape[1], layer.output.shape[2]
+            k, c_in = layer.kernel.shape[0], layer.kernel.shape[1 if isinstance(layer, keras.layers.Conv1D) else 2]
+            flop += 2.0 * steps * k * c_in * c_out
+    return flop / 1e6
+
+
+def compare_models(paths: list[str], batch: int, workers: int, say: Any = print) -> list[dict[str, Any]]:
+    """The model alone for each file, in one run, at its best setting (as `hush bench` step 2 finds it),
+    with its windows/s as a ratio to the first file's: the cost of one candidate against another."""
+    rows = []
+    for path in paths:
+        say(f"{path}:")
+        m = model_alone(Path(path), batch, workers, say, predict=False)
+        rows.append({"model": path, "mflop_per_window": mflop_per_window(path),
+                     "batched_windows_per_s": m["batched_windows_per_s"], "b1_ms": m["b1_ms"]})
+    say(f"\n{'model':<40}{'MFLOP/window':>14}{'windows/s':>12}{'ratio':>8}{'batch-1 ms':>12}")
+    for r in rows:
+        r["ratio"] = r["batched_windows_per_s"] / rows[0]["batched_windows_per_s"]
+        say(f"{r['model']:<40}{r['mflop_per_window']:>14.2f}{r['batched_windows_per_s']:>12,.0f}{r['ratio']:>8.2f}"
+            f"{r['b1_ms']:>12.3f}")
+    return rows
+
+
+def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: bool = True) -> dict[str, Any]:
+    """Every way of running the model alone that the daemon can be set to; the best is the bar."""
+    out: dict[str, Any] = {"configs": []}
+    for intra, n in ((0, 1), (1, workers)) if workers > 1 else ((0, 1),):
+        for engine in ("graph", "xla", "lite"):
+            r: dict[str, Any] = time_model_in_process(str(model_path), batch, intra, n, engine, False)
+            r.update({"intra_op_threads": intra, "workers": n, "engine": engine})
+            out["configs"].append(r)
+            say(f"  model, {n} worker(s), threads {intra or 'auto'}, {engine:5s}: batch 1 "
+                f"{r['b1_ms']:.3f} ms/call (at 200 calls/s: p50 {r['b1_paced_p50_ms']:.3f}, p99 "
+                f"{r['b1_paced_p99_ms']:.3f}); batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s (median of "
+                f"{', '.join(f'{x:,.0f}' for x in r['batched_runs'])}; "
+                f"{r['batched_cpu_us_per_window']:.0f} us CPU per window)")
+    if predict:
+        p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
+        out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
+        say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
+    best_b1 = min(out["configs"], key=lambda c: c["b1_ms"])
+    out["b1_ms"] = best_b1["b1_ms"]
+    out["b1_paced_p50_ms"], out["b1_paced_p99_ms"] = best_b1["b1_paced_p50_ms"], best_b1["b1_paced_p99_ms"]
+    best = max(out["configs"], key=lambda c: c["batched_windows_per_s"])
+    out["batched_windows_per_s"], out["batched_cpu_us_per_window"] = (best["batched_windows_per_s"],
+                                                                      best["batched_cpu_us_per_window"])
+    return out
