@@ -18,9 +18,9 @@ demo: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-lint: setup
-	$(BIN)/ruff check hush daemon trainer clients tests
-	$(BIN)/mypy hush daemon trainer clients
+lint: setup   # every Python file in the repository
+	$(BIN)/ruff check .
+	$(BIN)/mypy hush daemon trainer clients cli tools tests data models
 
 bench: setup
 	$(BIN)/hush bench

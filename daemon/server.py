@@ -172,6 +172,47 @@ class Server:
         if sender.error:
             raise sender.error
         self.output_endpoint = sender.endpoint
+        try:
+            insock, control = self._open_input(ctx, security)
+        except ServeError:
+            for _ in range(workers):
+                done.put(None)
+            sender.join()
+            raise
+        metrics = None
+        if cfg.metrics_port:
+            from hush.daemon.metrics import serve_metrics
+
+            metrics = serve_metrics(cfg.metrics_port, self)
+        log.info("serving model %s (window %d, scaling %s): input %s (%s, %s), output %s (%s), max_batch %d, "
+                 "max_wait_ms %g, %d model workers%s", runner.model_id, runner.window, runner.scaling,
+                 self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
+                 cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
+        inference = [Inference(handoff, done, self.stats, n) for n in range(workers)]
+        for worker in inference:
+            worker.start()
+        self.ready.set()
+        self._loop(insock, control, handoff, workers)
+
+        # Shutdown, in order:
+        # 1. Stop taking input. Messages still queued in ZeroMQ were never read, so nothing is owed.
+        insock.close(linger=0)
+        if control is not None:
+            control.close(linger=0)
+        if metrics is not None:
+            metrics.shutdown()
+        # 2. Inference runs everything accepted, then tells the sender there is no more.
+        with handoff.cond:
+            handoff.closing = True
+            handoff.cond.notify_all()
+        for worker in inference:
+            worker.join()
+        # 3. The sender publishes it all, then closes its socket with a bounded linger.
+        sender.join()
+
+    def _open_input(self, ctx: zmq.Context, security: Any) -> tuple[zmq.Socket, zmq.Socket | None]:
+        """The input socket (SUB or PULL) and the control socket (REP, if configured), bound or connected."""
+        cfg = self.config
         insock = ctx.socket(zmq.SUB if cfg.input_type == "sub" else zmq.PULL)
         insock.setsockopt(zmq.RCVHWM, cfg.hwm)
         insock.setsockopt(zmq.MAXMSGSIZE, cfg.max_message_bytes)
@@ -189,25 +230,13 @@ class Server:
             insock.close(linger=0)
             if control is not None:
                 control.close(linger=0)
-            for _ in range(workers):
-                done.put(None)
-            sender.join()
             raise
-        metrics = None
-        if cfg.metrics_port:
-            from hush.daemon.metrics import serve_metrics
+        return insock, control
 
-            metrics = serve_metrics(cfg.metrics_port, self)
-        log.info("serving model %s (window %d, scaling %s): input %s (%s, %s), output %s (%s), max_batch %d, "
-                 "max_wait_ms %g, %d model workers%s", runner.model_id, runner.window, runner.scaling,
-                 self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
-                 cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
+    def _loop(self, insock: zmq.Socket, control: zmq.Socket | None, handoff: Handoff, workers: int) -> None:
+        """The I/O thread until should_exit: read input, answer control requests, start reloads, log."""
+        cfg = self.config
         backed_up = workers * cfg.max_batch  # a full batch waits for every worker
-        inference = [Inference(handoff, done, self.stats, n) for n in range(workers)]
-        for worker in inference:
-            worker.start()
-        self.ready.set()
-
         poller = zmq.Poller()
         poller.register(insock, zmq.POLLIN)
         if control is not None:
@@ -238,22 +267,6 @@ class Server:
                 next_stats = now + cfg.stats_interval_s
                 self._gap_logs = 0
                 log.info(self.stats.summary(len(handoff.queue)))
-
-        # Shutdown, in order:
-        # 1. Stop taking input. Messages still queued in ZeroMQ were never read, so nothing is owed.
-        insock.close(linger=0)
-        if control is not None:
-            control.close(linger=0)
-        if metrics is not None:
-            metrics.shutdown()
-        # 2. Inference runs everything accepted, then tells the sender there is no more.
-        with handoff.cond:
-            handoff.closing = True
-            handoff.cond.notify_all()
-        for worker in inference:
-            worker.join()
-        # 3. The sender publishes it all, then closes its socket with a bounded linger.
-        sender.join()
 
     def _drain(self, insock: zmq.Socket, handoff: Handoff,
                accepted: list[tuple[protocol.Request | None, list[bytes] | None]]) -> bool:

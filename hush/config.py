@@ -324,32 +324,3 @@ def load(path: str | Path | None = None) -> Config:
             raise ConfigError(f"{p}: {name} must be a [{name}] table, got {values!r}")
         sections[name] = build_section(SECTIONS[name], values, f"{p} [{name}]")
     return Config(**sections)
-
-
-def render_toml() -> str:
-    """The defaults as a commented TOML file: how the shipped config.toml is made
-    (`python -m hush.config > config.toml`)."""
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, list):
-            return "[" + ", ".join(fmt(x) for x in v) + "]"
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return repr(v)
-
-    lines = ["# Hush configuration: every setting, with its default and what it does.",
-             "# `--config PATH` (or $HUSH_CONFIG) picks another file; command-line flags override it.",
-             "# An unknown section or key, or a bad value, is an error that names it.",
-             "# Made by `python -m hush.config`; a test keeps it equal to the defaults in hush/config.py.", ""]
-    for name, cls in SECTIONS.items():
-        lines.append(f"[{name}]")
-        for f in dataclasses.fields(cls):
-            lines.append(f"{f.name} = {fmt(getattr(cls(), f.name))}  # {f.metadata['help']}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(render_toml(), end="")

@@ -6,6 +6,7 @@ import pytest
 
 from hush import config
 from hush.config import ConfigError
+from hush.tools.make_config import render_toml
 from tests import REPO_ROOT
 
 
@@ -15,6 +16,7 @@ def test_shipped_config_holds_every_default() -> None:
     for name, cls in config.SECTIONS.items():
         for f in config.dataclasses.fields(cls):
             assert f"\n{f.name} = " in text, f"[{name}] {f.name} is missing from config.toml"
+    assert text == render_toml(), "config.toml is stale: run python -m hush.tools.make_config"
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgpack
 import numpy as np
 import zmq
@@ -37,7 +39,7 @@ def test_client_from_the_protocol_document(server) -> None:  # type: ignore[no-u
     }
     for frames in sent.values():
         pub.send_multipart(frames)
-    replies = []
+    replies: list[Any] = []
     while len(replies) < len(sent):
         assert sub.poll(20_000), f"only {len(replies)} replies"
         topic, body = sub.recv_multipart()

@@ -268,47 +268,18 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     clean, noisy, source = make_windows(cfg, rng, say, clean_path, noisy_path, pairs)
     arrays = fit_arrays(cfg, clean, noisy, rng)
 
-    # 3. The network: new, or the one to fine-tune. Blind spots weigh the loss per sample.
+    # 3. The network: new, or the one to fine-tune, compiled with its loss and step-size schedule.
     model, source["init"] = start_from(cfg, init, keras)
-    blind = clean is None and cfg.self_supervision == "blind-spot"
-    loss = f"{cfg.loss} (blind spots)" if blind else cfg.loss
-    if clean is None and not blind:  # recorrupted targets are noisy: the plain mean of squares is unbiased
-        loss = "mse (recorrupted)"
-    # Recorrupted targets are noisy, and so is a validation loss on them from one epoch to the next: the step
-    # size falls as a cosine instead of on a plateau. Early stopping stays: a network that has seen a window
-    # often enough learns its recorded noise by heart (the target holds it too), and the validation loss
-    # rises then.
-    fixed_run = clean is None and not blind
-    steps = len(arrays["train"][0]) if fixed_run else -(-len(arrays["train"][0]) // cfg.batch_size)
-    step = cfg.init_learning_rate if init else cfg.learning_rate
-    rate = keras.optimizers.schedules.CosineDecay(step, steps * cfg.epochs, alpha=1 / 32) if fixed_run else step
-    model.compile(optimizer=keras.optimizers.Adam(rate),
-                  loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
+    loss, fixed_run = compile_for(cfg, model, arrays, supervised=clean is not None, fine_tune=bool(init),
+                                  keras=keras)
     start = f", fine-tuning {source['init']['id']}" if init else ""
     say(f"model: {model.name}, {model.count_params():,} parameters, loss {loss}, scaling {cfg.scaling}{start}")
 
     # 4. Fit. Early stopping restores the best validation weights; without a validation set it is off.
-    has_val = len(arrays["val"][0]) > 0
-
-    def keras_set(part: str) -> tuple[Any, ...]:
-        """(input, target) with a channel axis; blind spots: the hidden-sample mask as the target's second
-        channel (blind_snr_loss), or as per-sample weights for MSE; recorrupt: a dataset of fresh pairs."""
-        a = arrays[part]
-        if len(a) == 1:
-            return a
-        if len(a) == 3 and cfg.loss == "snr":
-            return a[0][..., None], np.stack([a[1], a[2]], axis=-1)
-        return (a[0][..., None], a[1][..., None], *a[2:])
-
     t_fit = time.perf_counter()
-    fit_set = keras_set("train")
-    fit_args: dict[str, Any] = ({"x": fit_set[0]} if len(fit_set) == 1 else
-                                {"x": fit_set[0], "y": fit_set[1], "sample_weight": fit_set[2] if len(fit_set) > 2
-                                 else None, "batch_size": cfg.batch_size, "shuffle": True})
-    history = model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
-                        callbacks=callbacks_for(cfg, keras, say, steps, has_val, scheduled=fixed_run),
-                        validation_data=keras_set("val") if has_val else None)
+    history = fit(cfg, model, arrays, fixed_run, keras, say)
     fit_s = time.perf_counter() - t_fit
+    has_val = len(arrays["val"][0]) > 0
 
     # 5. Score on the test set through the serving path (the daemon's Runner: scaling, compiled call,
     #    inverse), in the input's units, next to the classical filters tuned on the same windows.
@@ -339,6 +310,58 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
     write_report(report, meta, source, history.history, loss, (test_clean, test_noisy, denoised), cfg, say)
     say(f"wrote {cfg.out} (id {meta['id']}) and {report}/ in {time.perf_counter() - started:.0f} s")
     return meta
+
+
+def compile_for(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]], supervised: bool,
+                fine_tune: bool, keras: Any) -> tuple[str, bool]:
+    """Compile `model` for the data it will see; (the loss's name, whether the step size follows a fixed
+    schedule). Blind spots weigh the loss per sample; recorrupted targets are noisy, so the plain mean of
+    squares (unbiased) is the loss, and a validation loss on them is noisy from one epoch to the next too: the
+    step size falls as a cosine instead of on a plateau. Early stopping stays: a network that has seen a
+    window often enough learns its recorded noise by heart (the target holds it too), and the validation loss
+    rises then."""
+    blind = not supervised and cfg.self_supervision == "blind-spot"
+    loss = f"{cfg.loss} (blind spots)" if blind else cfg.loss
+    if not supervised and not blind:
+        loss = "mse (recorrupted)"
+    fixed_run = not supervised and not blind
+    step = cfg.init_learning_rate if fine_tune else cfg.learning_rate
+    rate = (keras.optimizers.schedules.CosineDecay(step, _steps(cfg, arrays, fixed_run) * cfg.epochs, alpha=1 / 32)
+            if fixed_run else step)
+    model.compile(optimizer=keras.optimizers.Adam(rate),
+                  loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
+    return loss, fixed_run
+
+
+def _steps(cfg: TrainConfig, arrays: dict[str, tuple[np.ndarray, ...]], fixed_run: bool) -> int:
+    """Optimizer steps per epoch: a dataset of recorrupted batches has its length; arrays are cut in batches."""
+    n = len(arrays["train"][0])
+    return n if fixed_run else -(-n // cfg.batch_size)
+
+
+def fit(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]], fixed_run: bool, keras: Any,
+        say: Say) -> Any:
+    """model.fit on the training part, validated on the validation part (if any); its History."""
+    has_val = len(arrays["val"][0]) > 0
+
+    def keras_set(part: str) -> tuple[Any, ...]:
+        """(input, target) with a channel axis; blind spots: the hidden-sample mask as the target's second
+        channel (blind_snr_loss), or as per-sample weights for MSE; recorrupt: a dataset of fresh pairs."""
+        a = arrays[part]
+        if len(a) == 1:
+            return a
+        if len(a) == 3 and cfg.loss == "snr":
+            return a[0][..., None], np.stack([a[1], a[2]], axis=-1)
+        return (a[0][..., None], a[1][..., None], *a[2:])
+
+    fit_set = keras_set("train")
+    fit_args: dict[str, Any] = ({"x": fit_set[0]} if len(fit_set) == 1 else
+                                {"x": fit_set[0], "y": fit_set[1], "sample_weight": fit_set[2] if len(fit_set) > 2
+                                 else None, "batch_size": cfg.batch_size, "shuffle": True})
+    return model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
+                     callbacks=callbacks_for(cfg, keras, say, _steps(cfg, arrays, fixed_run), has_val,
+                                             scheduled=fixed_run),
+                     validation_data=keras_set("val") if has_val else None)
 
 
 def write_report(report: Path, meta: dict[str, Any], source: dict[str, Any], history: dict[str, list[float]],

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -63,7 +64,7 @@ def test_replay_through_the_daemon_answers_every_window(server, tiny_runner, tmp
     with Subscriber(server.output_endpoint, "rec/") as sub:
         sub.wait_ready()
         assert replay_recording(path, server.input_endpoint, speed=4.0) == 8
-        got = {}
+        got: dict[Any, Any] = {}
         while len(got) < 8:
             msg = sub.recv(20)
             assert msg is not None

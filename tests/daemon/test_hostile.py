@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 from collections import Counter
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -62,7 +63,8 @@ def test_ten_thousand_malformed_messages(server) -> None:  # type: ignore[no-unt
     expected: Counter[str] = Counter()
     with Subscriber(server.output_endpoint, hwm=0) as sub:
         sub.wait_ready()
-        answers, errors = set(), Counter()
+        answers: set[Any] = set()
+        errors: Counter[str] = Counter()
 
         def drain(timeout: float) -> None:
             while (msg := sub.recv(timeout)) is not None:

@@ -35,7 +35,7 @@ class SlowRunner:
 
 
 def collect(sub: Subscriber, n: int, timeout_s: float = 30.0) -> list[Any]:
-    got = []
+    got: list[Any] = []
     while len(got) < n and (msg := sub.recv(timeout_s)) is not None:
         got.append(msg)
     return got
@@ -128,7 +128,7 @@ def test_reload_by_control_command_and_sighup(tiny_model: Path, tiny_runner, tmp
         assert stats["ok"] and stats["reloads"] == {"refused": 1, "ok": 1} and stats["model"] == "second-model"
         with pytest.raises(ValueError, match="control command must be one of"):
             ctl("explode")  # the client refuses it; the daemon refuses it too:
-        raw = zmq.Context.instance().socket(zmq.REQ)
+        raw: zmq.Socket = zmq.Context.instance().socket(zmq.REQ)
         raw.connect(srv.control_endpoint)
         raw.send(msgpack.packb({"cmd": "explode"}))
         assert raw.poll(60_000)
