@@ -24,6 +24,26 @@ from hush.errors import InputError, NotConnected
 FORMS = {"array": "array", "bin-f4": "<f4", "bin-f8": "<f8"}
 
 
+def sender_socket(ctx: zmq.Context, endpoint: str, bind: bool = False, push: bool = False, hwm: int = 100_000,
+                  curve: tuple[str, str] | None = None) -> zmq.Socket:
+    """The socket a sender uses, set up, then bound or connected: an XPUB (hears the daemon's subscription,
+    see wait_subscribed) or, with `push`, a PUSH for a daemon with input_type "pull"."""
+    sock = ctx.socket(zmq.PUSH if push else zmq.XPUB)
+    sock.setsockopt(zmq.SNDHWM, hwm)
+    sock.setsockopt(zmq.LINGER, 5000)  # close waits (bounded) for what is still queued
+    sock.setsockopt(zmq.MAXMSGSIZE, 65536)  # all it ever receives is subscriptions
+    if not push:
+        # Every subscription reaches wait_subscribed, also one equal to a subscription still on record from
+        # a daemon that was killed (-9) and is back on the same endpoint.
+        sock.setsockopt(zmq.XPUB_VERBOSE, 1)
+    if curve:  # (client .key_secret file, server .key file)
+        from hush.clients.security import secure_client
+
+        secure_client(sock, *curve)
+    (sock.bind if bind else sock.connect)(endpoint)
+    return sock
+
+
 class Publisher:
     def __init__(self, endpoint: str, stream: str, window: int = 150, form: str = "bin-f8",
                  rate: float | None = None, bind: bool = False, ctx: zmq.Context | None = None,
@@ -41,19 +61,7 @@ class Publisher:
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self.push = push
-        self.sock = self.ctx.socket(zmq.PUSH if push else zmq.XPUB)
-        self.sock.setsockopt(zmq.SNDHWM, hwm)
-        self.sock.setsockopt(zmq.LINGER, 5000)  # close waits (bounded) for what is still queued
-        self.sock.setsockopt(zmq.MAXMSGSIZE, 65536)  # all it ever receives is subscriptions
-        if not push:
-            # Every subscription reaches wait_connected, also one equal to a subscription still on record
-            # from a daemon that was killed (-9) and is back on the same endpoint.
-            self.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
-        if curve:
-            from hush.clients.security import secure_client
-
-            secure_client(self.sock, *curve)
-        (self.sock.bind if bind else self.sock.connect)(endpoint)
+        self.sock = sender_socket(self.ctx, endpoint, bind, push, hwm, curve)
 
     def wait_connected(self, timeout_s: float = 10.0) -> None:
         """Block until a subscriber (the daemon) has subscribed to this stream, or raise NotConnected.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import zmq
 
-from hush.clients.publisher import Publisher, wait_subscribed
+from hush.clients.publisher import Publisher, sender_socket, wait_subscribed
 from hush.clients.recording import read_recording
 from hush.samples import load_samples
 
@@ -18,14 +18,9 @@ def replay_recording(path: str | Path, endpoint: str, speed: float = 1.0, loop: 
     """Re-send every message of a .hushrec file byte for byte, spaced as recorded divided by `speed`
     (0: as fast as possible); return how many were sent."""
     ctx = zmq.Context()
-    sock = ctx.socket(zmq.XPUB)
-    sock.setsockopt(zmq.XPUB_VERBOSE, 1)
-    sock.setsockopt(zmq.MAXMSGSIZE, 65536)  # all it ever receives is subscriptions
-    sock.setsockopt(zmq.SNDHWM, 1_000_000)
-    sock.setsockopt(zmq.LINGER, 5000)
+    sock = sender_socket(ctx, endpoint, bind, hwm=1_000_000)
     sent = 0
     try:
-        (sock.bind if bind else sock.connect)(endpoint)
         wait_subscribed(sock, None, connect_timeout_s, endpoint)
         while True:
             _, records = read_recording(path)

@@ -1,4 +1,5 @@
-"""CURVE keys for clients: `hush keys` makes them; Publisher, Subscriber and replay use them.
+"""CURVE keys for clients: `hush keys` makes them; Publisher and Subscriber (`hush publish`, `hush subscribe`
+--curve-key) use them; `hush replay` and `hush record` do not.
 
 The daemon holds a secret key and a directory of the public keys it lets in. A client holds its own key
 pair and the daemon's public key. Key files are ZeroMQ's certificate format (zmq.auth).

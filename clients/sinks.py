@@ -72,22 +72,29 @@ class NpySink(Sink):
         np.save(self.path, rows.reshape(-1, self.window))
 
 
+def kind_of(path: str | None) -> str:
+    """What `path` is to be written as, by its suffix: ".csv", ".jsonl" or ".npy" (None or '-': stdout, JSON
+    lines)."""
+    suffix = Path(path).suffix if path not in (None, "-") else ".jsonl"
+    if suffix not in (".csv", ".jsonl", ".json", ".npy"):
+        raise InputError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
+    return ".jsonl" if suffix == ".json" else suffix
+
+
+def open_text(path: str | None) -> IO[str]:
+    return sys.stdout if path in (None, "-") else open(path, "w", newline="")  # type: ignore[arg-type]
+
+
 def open_sink(path: str | None, window: int) -> Sink:
-    """A sink for `path` by its suffix; None or '-' is JSON lines on stdout."""
-    if path in (None, "-"):
-        return JsonlSink(sys.stdout)
-    p = Path(path)
-    if p.suffix == ".npy":
-        return NpySink(p, window)
-    if p.suffix == ".csv":
-        return CsvSink(open(p, "w", newline=""))
-    if p.suffix in (".jsonl", ".json"):
-        return JsonlSink(open(p, "w"))
-    raise InputError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
+    """A sink for `path` by its suffix (kind_of)."""
+    kind = kind_of(path)
+    if kind == ".npy":
+        return NpySink(Path(path), window)  # type: ignore[arg-type]
+    return CsvSink(open_text(path)) if kind == ".csv" else JsonlSink(open_text(path))
 
 
 class StitchedSink(Sink):
-    """One continuous stream per stream id, rebuilt by overlap-add (clients/stitch.py) from windows that
+    """One continuous stream per stream id, rebuilt by overlap-add (hush/stitch.py) from windows that
     start every `hop` samples (window seq n starts at sample n x hop). CSV rows: stream, index, t, value;
     JSON lines: {stream, index, samples} per final chunk; .npy: the one stream's samples (1-D)."""
 
@@ -99,13 +106,10 @@ class StitchedSink(Sink):
         self.stitchers: dict[str, Stitcher] = {}
         self.rate: dict[str, tuple[float, float]] = {}
         self.chunks: list[np.ndarray] = []
-        suffix = Path(path).suffix if path not in (None, "-") else ".jsonl"
-        if suffix not in (".csv", ".jsonl", ".json", ".npy"):
-            raise InputError(f"--out {path}: expected a .csv, .jsonl or .npy file, or - for stdout")
-        self.kind = suffix
+        self.kind = suffix = kind_of(path)
         self.fh: IO[str] | None = None
         if suffix != ".npy":
-            self.fh = sys.stdout if path in (None, "-") else open(path, "w", newline="")  # type: ignore[arg-type]
+            self.fh = open_text(path)
             if suffix == ".csv":
                 csv.writer(self.fh).writerow(["stream", "index", "t", "value"])
 

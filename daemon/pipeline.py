@@ -222,10 +222,14 @@ class Sender(threading.Thread):
         self.stats.batch_windows += len(y)
         self.stats.windows_out += len(y)
         self.stats.messages_out += len(windows)
-        i = 0
+        frames, i = [], 0
         for w in windows:
             k = len(w.samples)
-            sock.send_multipart(protocol.encode_output(w, y[i:i + k], model_id))
+            frames.append(protocol.encode_output(w, y[i:i + k], model_id))
             i += k
+        # Latency runs until the answer is encoded and handed to ZeroMQ; recorded before the sends, so /metrics
+        # read by a subscriber that has seen an answer counts it.
         now = time.perf_counter()
         self.stats.record_batch(i, [now - w.received for w in windows])
+        for f in frames:
+            sock.send_multipart(f)

@@ -72,3 +72,30 @@ def test_keys_command(tmp_path: Path) -> None:
     assert {p.name for p in tmp_path.iterdir()} == {"server.key", "server.key_secret", "pump-3.key",
                                                    "pump-3.key_secret"}
     assert oct((tmp_path / "pump-3.key_secret").stat().st_mode & 0o777) == "0o600"
+
+
+def test_settings_flags_are_the_config_fields_themselves() -> None:
+    """A setting is declared once, in hush/config.py: its flag takes the field's help, type and choices."""
+    import dataclasses
+
+    from hush.config import ServeConfig
+
+    serve = next(a for a in parser()._subparsers._group_actions[0].choices["serve"]._actions  # type: ignore[union-attr]
+                 if a.dest == "max_batch")
+    field = next(f for f in dataclasses.fields(ServeConfig) if f.name == "max_batch")
+    assert serve.help == field.metadata["help"] and serve.type is int and serve.default is None
+    with pytest.raises(SystemExit):  # argparse refuses a value outside the field's choices
+        parser().parse_args(["serve", "--engine", "warp"])
+
+
+def test_an_unexpected_exception_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only library errors become one-line messages; a bug is not dressed up as a user error."""
+    import hush.cli.base
+
+    def broken(args: object, cfg: object) -> int:
+        raise ValueError("a bug, not bad input")
+
+    monkeypatch.setitem(hush.cli.base.COMMANDS, "keys", hush.cli.base.COMMANDS["keys"].__class__(
+        "help", "example", hush.cli.base.COMMANDS["keys"].flags, broken))
+    with pytest.raises(ValueError, match="a bug, not bad input"):
+        main(["keys", "somewhere", "x"])
