@@ -20,7 +20,7 @@ test: setup
 
 lint: setup   # every Python file in the repository
 	$(BIN)/ruff check .
-	$(BIN)/mypy hush daemon trainer clients cli tools tests data models
+	$(BIN)/mypy hush runtime daemon trainer clients cli tools tests data models
 
 bench: setup
 	$(BIN)/hush bench

@@ -25,7 +25,7 @@ from hush.config import ServeConfig
 from hush.daemon.admission import Admission, Rules
 from hush.daemon.stats import Stats
 from hush.errors import HushError
-from hush.runner import Runner
+from hush.runtime.runner import Runner
 
 log = logging.getLogger("hush.serve")
 TICK_S = 0.05  # the longest any worker sleeps before looking around again (subscriptions, shutdown)

@@ -28,7 +28,7 @@ from hush.config import ServeConfig
 from hush.daemon.admission import QUEUE_FULL
 from hush.daemon.pipeline import Finished, Handoff, Inference, Sender, ServeError, attach
 from hush.daemon.stats import MAX_TRACKED_STREAMS, Stats
-from hush.runner import Runner
+from hush.runtime.runner import Runner
 
 __all__ = ["Server", "ServeError"]
 log = logging.getLogger("hush.serve")

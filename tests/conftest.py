@@ -29,7 +29,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_runner(tiny_model: Path):  # type: ignore[no-untyped-def]
-    from hush.runner import Runner
+    from hush.runtime.runner import Runner
 
     return Runner.load(tiny_model, max_batch=16, engine="auto", workers=2)  # the daemon's default engine
 

@@ -5,6 +5,7 @@ recording it carries as package data."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,12 @@ from tests import REPO_ROOT
 def test_a_wheel_installed_elsewhere_serves_its_own_model_and_demo(tmp_path: Path) -> None:
     wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
     elsewhere.mkdir()
+    # Built from a copy: setuptools leaves build/ in the source tree, and a stale one would end up in the wheel.
+    source = tmp_path / "source"
+    shutil.copytree(REPO_ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__",
+                                                                     "*-out", "ecg-cases"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(REPO_ROOT)], check=True, timeout=600)
+    subprocess.run([*pip, "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)], check=True, timeout=600)
     (wheel,) = wheels.glob("hush-*.whl")
     # The dependencies are this environment's; the package itself only the wheel's copy, first on the path.
     subprocess.run([*pip, "install", "-q", "--no-deps", "--target", str(target), str(wheel)], check=True,

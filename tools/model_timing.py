@@ -30,8 +30,8 @@ def _model_proc(model_path: str, batch: int, intra: int, workers: int, engine: s
     batch 1 in one thread, and at `batch` in `workers` threads at once; or model.predict() per window."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from hush.runner import Runner
-    from hush.tfenv import tensorflow
+    from hush.runtime.runner import Runner
+    from hush.runtime.tfenv import tensorflow
 
     tensorflow(intra, 0)
     runner = Runner.load(model_path, max_batch=batch, engine=engine, intra_op_threads=intra, workers=workers)
@@ -87,7 +87,7 @@ def mflop_per_window(model_path: str | Path) -> float:
     """Multiply-adds x 2 of the model's convolutions for one window (the rest is elementwise)."""
     import keras
 
-    from hush.tfenv import tensorflow
+    from hush.runtime.tfenv import tensorflow
 
     tensorflow()
     model = keras.models.load_model(model_path, compile=False)

@@ -163,7 +163,7 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
              say: Callable[[str], None] = print, kinds: list[str] | None = None, families: str = "both",
              fixed_level: bool = False, noise_file: str | None = None, column: str = "") -> dict[str, Any]:
     """Score a model file; see the module docstring for the sources. Writes eval.json and PNGs to out_dir."""
-    from hush.runner import Runner
+    from hush.runtime.runner import Runner
 
     meta = modelfile.read_meta(model_path)
     runner = Runner.load(model_path, max_batch=256)

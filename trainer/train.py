@@ -19,8 +19,8 @@ import numpy as np
 from hush import modelfile, scaling
 from hush.config import TrainConfig
 from hush.errors import InputError
+from hush.runtime.tfenv import tensorflow
 from hush.samples import SampleError, cut_windows, load_samples
-from hush.tfenv import tensorflow
 from hush.trainer import data, evaluate
 from hush.trainer.model import build, loss_for
 from hush.trainer.noise import Recorded, add_noise
@@ -283,7 +283,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
 
     # 5. Score on the test set through the serving path (the daemon's Runner: scaling, compiled call,
     #    inverse), in the input's units, next to the classical filters tuned on the same windows.
-    from hush.runner import Runner
+    from hush.runtime.runner import Runner
 
     name = "seed" if cfg.preset == "seed" else (Path(cfg.out).stem or "model")
     meta: dict[str, Any] = {"name": name, "window": cfg.window, "scaling": cfg.scaling, "id": name}

@@ -31,7 +31,7 @@ def ecg(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _serves(model: Path, window: np.ndarray) -> np.ndarray:
-    from hush.runner import Runner
+    from hush.runtime.runner import Runner
     from tests.conftest import serving
 
     runner = Runner.load(model, max_batch=8)

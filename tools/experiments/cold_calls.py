@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 from hush.paths import DEFAULT_MODEL
-from hush.runner import Runner
-from hush.tfenv import tensorflow
+from hush.runtime.runner import Runner
+from hush.runtime.tfenv import tensorflow
 
 
 def numpy_net(model: object) -> Callable[[np.ndarray], np.ndarray]:

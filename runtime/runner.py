@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from hush import modelfile, scaling
-from hush.lite import Lite, convert
-from hush.tfenv import tensorflow
+from hush.runtime.lite import Lite, convert
+from hush.runtime.tfenv import tensorflow
 
 log = logging.getLogger("hush.runner")
 ENGINES = ("auto", "lite", "xla", "graph")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hush.modelfile import ModelFileError
-from hush.runner import Runner, buckets_for
+from hush.runtime.runner import Runner, buckets_for
 
 
 def test_buckets() -> None:
@@ -120,7 +120,7 @@ def test_a_model_lite_cannot_convert_is_served_by_the_other_engines(tiny_model: 
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The conversion is faked to fail (a layer without a Lite kernel): auto keeps graph and XLA; lite, asked
     for by name, is refused with a message that says what to do."""
-    import hush.runner as runner_module
+    import hush.runtime.runner as runner_module
 
     def refuse(*args: object) -> bytes:
         raise RuntimeError("op MyCustomOp is neither a custom op nor a flex op")
