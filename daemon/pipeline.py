@@ -205,7 +205,10 @@ class Sender(threading.Thread):
             if msg[:1] == b"\x01":  # a new subscription (b"\x00" is an unsubscription)
                 runner = self.handoff.runner
                 hello = {"model": runner.model_id, "window": runner.window,
-                         "protocol": protocol.VERSION, "prefix": msg[1:].decode("utf-8", "replace")}
+                         "protocol": protocol.VERSION, "prefix": msg[1:].decode("utf-8", "replace"),
+                         "max_windows_per_message": self.cfg.max_windows_per_message,
+                         "max_message_bytes": self.cfg.max_message_bytes,
+                         "max_extra_bytes": self.cfg.max_extra_bytes}
                 sock.send_multipart(protocol.encode_ready(hello))
 
     def _answer(self, sock: zmq.Socket, windows: list[protocol.Request], y: np.ndarray | Exception | None,

@@ -68,62 +68,109 @@ class Request:
     received: float = 0.0  # time.perf_counter() when it arrived; the daemon's latency clock
 
 
+_NUMBER_TYPES = {int, float}  # a boolean is not a number here, though Python's bool is an int
+
+
 def _seq(obj: dict[Any, Any]) -> int | None:
     seq = obj.get("seq")
     return seq if isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0 else None
 
 
+def kind(value: Any) -> str:
+    """What a msgpack value is, in the protocol's words (not Python's)."""
+    for typ, word in ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+                      (bytes, "a bin"), (list, "an array"), (dict, "a map")):
+        if isinstance(value, typ):
+            return word
+    return "nil" if value is None else "an extension type"
+
+
+def _unpack(payload: bytes) -> Any:
+    """The one msgpack value of a frame; ValueError in the protocol's words when there is not exactly one."""
+    try:
+        return msgpack.unpackb(payload, raw=False, strict_map_key=False)
+    except msgpack.ExtraData:
+        raise ValueError("the frame holds more than one msgpack value (bytes follow the first)") from None
+    except msgpack.StackError:
+        raise ValueError("the value is nested too deep") from None
+    except TypeError:  # a map or an array as a map key
+        raise ValueError("a map key is a map or an array") from None
+    except Exception as exc:  # msgpack raises ValueError subclasses, but also others on hostile input
+        truncated = "incomplete" in str(exc)
+        raise ValueError("the frame is truncated" if truncated else "the frame is not msgpack") from None
+
+
+def _peek_map(payload: bytes) -> dict[Any, Any] | None:
+    try:
+        obj = _unpack(payload)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def decode_window(
     frames: list[bytes], window: int, max_windows: int = 64, max_extra_bytes: int = 4096
 ) -> Request:
-    """Decode and check one input message; raise ProtocolError naming the first thing wrong."""
+    """Decode and check one input message; raise ProtocolError naming the first thing wrong (and carrying
+    the stream id and seq whenever they can be read, so the error reaches the sender's subscribers)."""
     if len(frames) != 2:
         topic = frames[0] if frames and TOPIC_RE.fullmatch(frames[0]) else None
-        raise ProtocolError("bad_frames", f"expected 2 frames (topic, map), got {len(frames)}", topic)
+        m = _peek_map(frames[1]) if len(frames) > 1 else None
+        raise ProtocolError("bad_frames", f"expected 2 frames (topic, map), got {len(frames)}", topic,
+                            _seq(m) if m else None)
     topic, payload = frames
     if not TOPIC_RE.fullmatch(topic):
         shown = topic[:40].decode("utf-8", "replace")
-        raise ProtocolError("bad_topic", f"topic {shown!r} must be 1-128 characters from [A-Za-z0-9._:/-]")
+        m = _peek_map(payload)
+        raise ProtocolError("bad_topic", f"topic {shown!r} must be 1-128 characters from [A-Za-z0-9._:/-]", None,
+                            _seq(m) if m else None)
     try:
-        obj = msgpack.unpackb(payload, raw=False, strict_map_key=True)
-    except Exception as exc:  # msgpack raises ValueError subclasses, but also TypeError and others
-        raise ProtocolError("bad_msgpack", f"cannot decode the map frame: {type(exc).__name__} {exc}"[:200],
-                            topic) from None
+        obj = _unpack(payload)
+    except ValueError as exc:
+        raise ProtocolError("bad_msgpack", f"cannot decode the map frame: {exc}", topic) from None
     if not isinstance(obj, dict):
-        raise ProtocolError("not_a_map", f"expected a msgpack map, got {type(obj).__name__}", topic)
+        raise ProtocolError("not_a_map", f"expected a msgpack map, got {kind(obj)}", topic)
+    if not all(isinstance(k, str) for k in obj):
+        bad = next(k for k in obj if not isinstance(k, str))
+        raise ProtocolError("not_a_map", f"map keys must be strings, got {kind(bad)} key", topic, _seq(obj))
     seq = _seq(obj)
     if seq is None:
-        raise ProtocolError("bad_seq", f"seq must be an integer >= 0, got {obj.get('seq')!r}"[:200], topic)
+        v = obj.get("seq")
+        got = "the map has no seq" if "seq" not in obj else f"got {kind(v)}" + (f" ({v!r})" if isinstance(
+            v, int | float) else "")
+        raise ProtocolError("bad_seq", f"seq must be an integer >= 0: {got}"[:200], topic)
+    values, form = _samples(obj, topic, seq, window, max_windows)
+    meta = _fields(obj, topic, seq, max_extra_bytes)
+    return Request(topic, seq, values.reshape(-1, window), form, meta)
+
+
+def _samples(obj: dict[str, Any], topic: bytes, seq: int, window: int, max_windows: int) -> tuple[np.ndarray, str]:
+    """The samples as float64 (n,), and the form they came in; ProtocolError if they break the rules."""
     if "samples" not in obj:
-        raise ProtocolError("missing_samples", "the map has no 'samples' key", topic, seq)
-    raw = obj["samples"]
-    dtype_name = obj.get("dtype")
-    if dtype_name is not None and not isinstance(dtype_name, str):
-        raise ProtocolError("bad_dtype", f'dtype must be "<f4" or "<f8", got {dtype_name!r}'[:200], topic, seq)
+        raise ProtocolError("missing_samples", "the map has no samples", topic, seq)
+    raw, dtype_name = obj["samples"], obj.get("dtype")
+    if dtype_name is not None and not (isinstance(dtype_name, str) and dtype_name in DTYPES):
+        shown = repr(dtype_name) if isinstance(dtype_name, str) else kind(dtype_name)
+        raise ProtocolError("bad_dtype", f'dtype must be "<f4" or "<f8", got {shown}'[:200], topic, seq)
     if isinstance(raw, bytes):
-        if dtype_name not in DTYPES:
-            raise ProtocolError("bad_dtype", f'bin samples need dtype "<f4" or "<f8", got {dtype_name!r}'[:200],
-                                topic, seq)
+        if dtype_name is None:
+            raise ProtocolError("bad_dtype", 'bin samples need dtype "<f4" or "<f8"', topic, seq)
         dtype = DTYPES[dtype_name]
         if len(raw) % dtype.itemsize:
             raise ProtocolError("bad_length", f"{len(raw)} bytes is not a whole number of {dtype_name} values",
                                 topic, seq)
-        values = np.frombuffer(raw, dtype=dtype).astype(np.float64)
-        form = dtype_name
+        values, form = np.frombuffer(raw, dtype=dtype).astype(np.float64), dtype_name
     elif isinstance(raw, list):
-        if dtype_name is not None and dtype_name not in DTYPES:
-            raise ProtocolError("bad_dtype", f'dtype must be "<f4" or "<f8", got {dtype_name!r}'[:200],
-                                topic, seq)
+        if not set(map(type, raw)) <= _NUMBER_TYPES:  # msgpack gives exactly int or float for numbers
+            bad = next(v for v in raw if type(v) not in _NUMBER_TYPES)
+            raise ProtocolError("bad_samples", f"samples must be numbers, got {kind(bad)} among them", topic, seq)
         try:
-            values = np.array(raw) if raw else np.zeros(0)
-        except (ValueError, TypeError, OverflowError):  # ragged nesting and the like
-            values = np.zeros((0, 0))
-        if values.dtype.kind not in "iuf" or values.ndim != 1:
-            raise ProtocolError("bad_samples", "samples must be an array of numbers", topic, seq)
-        values = values.astype(np.float64)
+            values = np.array(raw, dtype=np.float64) if raw else np.zeros(0)
+        except OverflowError:  # an integer beyond float64
+            raise ProtocolError("bad_samples", "samples must be numbers a float64 can hold", topic, seq) from None
         form = "array"
     else:
-        raise ProtocolError("bad_samples", f"samples must be an array or a bin, got {type(raw).__name__}",
+        raise ProtocolError("bad_samples", f"samples must be an array of numbers or a bin, got {kind(raw)}",
                             topic, seq)
     n = values.size
     if n == 0 or n % window or n // window > max_windows:
@@ -131,19 +178,25 @@ def decode_window(
             "bad_length", f"got {n} samples, expected k x {window} with 1 <= k <= {max_windows}", topic, seq
         )
     if not np.isfinite(values).all():
-        bad = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise ProtocolError("not_finite", f"sample {bad} is {values[bad]}; samples must be finite", topic, seq)
+        bad_at = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise ProtocolError("not_finite", f"sample {bad_at} is {values[bad_at]}; samples must be finite", topic, seq)
+    return values, form
+
+
+def _fields(obj: dict[str, Any], topic: bytes, seq: int, max_extra_bytes: int) -> dict[str, Any]:
+    """The map without its samples (returned with the answer), once t, rate and the pass-through size check."""
     for key in ("t", "rate"):
         v = obj.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
                               or (key == "rate" and v <= 0)):
+            shown = repr(v) if isinstance(v, int | float) and not isinstance(v, bool) else kind(v)
             raise ProtocolError("bad_field", f"{key} must be a finite number{' > 0' if key == 'rate' else ''},"
-                                f" got {v!r}"[:200], topic, seq)
+                                f" got {shown}"[:200], topic, seq)
     meta = {k: v for k, v in obj.items() if k not in ("samples", "dtype")}
     extra = {k: v for k, v in meta.items() if k not in ("seq", "t", "rate")}
     if extra and len(msgpack.packb(extra)) > max_extra_bytes:
         raise ProtocolError("too_large", f"pass-through keys take more than {max_extra_bytes} bytes", topic, seq)
-    return Request(topic, seq, values.reshape(-1, window), form, meta)
+    return meta
 
 
 def peek(frames: list[bytes], window: int) -> tuple[bytes | None, int | None, int]:
@@ -153,11 +206,8 @@ def peek(frames: list[bytes], window: int) -> tuple[bytes | None, int | None, in
     topic = frames[0] if frames and TOPIC_RE.fullmatch(frames[0]) else None
     if topic is None or len(frames) != 2:
         return topic, None, 1
-    try:
-        obj = msgpack.unpackb(frames[1], raw=False, strict_map_key=True)
-    except Exception:
-        return topic, None, 1
-    if not isinstance(obj, dict):
+    obj = _peek_map(frames[1])
+    if obj is None:
         return topic, None, 1
     raw, dtype = obj.get("samples"), obj.get("dtype")
     size = DTYPES[dtype].itemsize if isinstance(dtype, str) and dtype in DTYPES else 8

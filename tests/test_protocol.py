@@ -52,15 +52,18 @@ BAD = [
     ("bad_msgpack", [b"s", body(seq=0, samples=[0.0] * W)[:-3]]),
     ("bad_msgpack", [b"s", b"\x91" * 5000 + b"\xc0"]),
     ("not_a_map", [b"s", msgpack.packb([1, 2, 3])]),
+    ("not_a_map", [b"s", msgpack.packb({"seq": 0, "samples": [0.0] * W, 7: "an integer key"})]),
     ("bad_seq", [b"s", body(samples=[0.0] * W)]),
     ("bad_seq", [b"s", body(seq=-1, samples=[0.0] * W)]),
     ("bad_seq", [b"s", body(seq="1", samples=[0.0] * W)]),
     ("bad_seq", [b"s", body(seq=True, samples=[0.0] * W)]),
+    ("bad_seq", [b"s", body(seq=1.0, samples=[0.0] * W)]),
     ("missing_samples", [b"s", body(seq=0)]),
     ("bad_samples", [b"s", body(seq=0, samples="abc")]),
     ("bad_samples", [b"s", body(seq=0, samples=["a"] * W)]),
     ("bad_samples", [b"s", body(seq=0, samples=[[1.0]] * W)]),
     ("bad_samples", [b"s", body(seq=0, samples=[None] * W)]),
+    ("bad_samples", [b"s", body(seq=0, samples=[True] + [0.5] * (W - 1))]),
     ("bad_dtype", [b"s", body(seq=0, samples=b"\0" * 8 * W)]),
     ("bad_dtype", [b"s", body(seq=0, samples=b"\0" * 8 * W, dtype=">f8")]),
     ("bad_dtype", [b"s", body(seq=0, samples=b"\0" * 2 * W, dtype="<f2")]),
@@ -137,3 +140,33 @@ def test_peek_counts_the_windows_of_a_message() -> None:
     assert peek(protocol.encode_window("a/b", 7, x, "<f4"), 150) == (b"a/b", 7, 3)
     assert peek(protocol.encode_window("a/b", 8, x, "array"), 150) == (b"a/b", 8, 3)
     assert peek([b"a/b", b"\xc1"], 150) == (b"a/b", None, 1)
+
+
+@pytest.mark.parametrize("frames,detail", [
+    ([b"s", body(samples=[0.0] * W)], "seq must be an integer >= 0: the map has no seq"),
+    ([b"s", body(seq=2.0, samples=[0.0] * W)], "seq must be an integer >= 0: got a float (2.0)"),
+    ([b"s", msgpack.packb([1])], "expected a msgpack map, got an array"),
+    ([b"s", msgpack.packb({"seq": 0}) + b"\x01"], "cannot decode the map frame: the frame holds more than one "
+                                                   "msgpack value (bytes follow the first)"),
+    ([b"s", msgpack.packb({"seq": 0, "samples": [0.0] * W})[:-2]], "cannot decode the map frame: the frame is "
+                                                                    "truncated"),
+    ([b"s", body(seq=0, samples=[0.0] * W, rate="fast")], "rate must be a finite number > 0, got a string"),
+    ([b"s", body(seq=0, samples={"a": 1})], "samples must be an array of numbers or a bin, got a map"),
+])
+def test_details_use_the_protocols_words_not_pythons(frames: list[bytes], detail: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        decode_window(frames, W)
+    assert info.value.detail == detail
+
+
+def test_seq_is_in_every_error_whose_map_can_be_read() -> None:
+    three = [b"pump", body(seq=7, samples=[0.0] * W), b"extra"]
+    with pytest.raises(ProtocolError) as info:
+        decode_window(three, W)
+    assert (info.value.code, info.value.topic, info.value.seq) == ("bad_frames", b"pump", 7)
+    with pytest.raises(ProtocolError) as info:
+        decode_window([b"bad topic", body(seq=8, samples=[0.0] * W)], W)
+    assert (info.value.code, info.value.topic, info.value.seq) == ("bad_topic", None, 8)  # to bare !error
+    with pytest.raises(ProtocolError) as info:
+        decode_window([b"pump", msgpack.packb({"seq": 9, 1: 2})], W)
+    assert (info.value.code, info.value.seq) == ("not_a_map", 9)

@@ -121,3 +121,23 @@ def test_shutdown_publishes_everything_accepted(tiny_runner) -> None:  # type: i
         srv.should_exit = True
         got = collect(sub, 20)
     assert sorted(m.seq for m in got) == list(range(20))  # type: ignore[type-var]
+
+
+def test_the_hello_carries_the_daemons_limits(server, tiny_runner) -> None:  # type: ignore[no-untyped-def]
+    with Subscriber(server.output_endpoint, prefix="x/") as sub:
+        hello = sub.wait_ready()
+    assert hello.pop("prefix") in ("x/", "!error/x/", "!ready")  # whichever subscription it answered first
+    assert hello == {"model": tiny_runner.model_id, "window": 150, "protocol": 1,
+                     "max_windows_per_message": 8, "max_message_bytes": 1_048_576, "max_extra_bytes": 4096}
+
+
+def test_duplicate_and_backward_seqs_are_answered_and_not_gaps(server) -> None:  # type: ignore[no-untyped-def]
+    with Subscriber(server.output_endpoint, prefix="g/") as sub, Publisher(server.input_endpoint, "g/s") as pub:
+        sub.wait_ready()
+        pub.wait_connected()
+        for seq in (0, 1, 1, 0, 1, 2, 5):
+            pub.seq = seq
+            pub.send(np.ones(150))
+        got = collect(sub, 7)
+    assert [m.seq for m in got] == [0, 1, 1, 0, 1, 2, 5] and not any(m.is_error for m in got)
+    assert server.counters()["seq_gaps"] == 2  # only 3 and 4, missing before 5
