@@ -82,7 +82,7 @@ def test_bad_messages_get_errors_and_valid_ones_keep_flowing(server) -> None:  #
     assert sorted(o or 0 for o in oks) == [100, 101, 102, 103, 104, 105, 200]
     assert sorted(errs, key=str) == sorted([
         ("!error/m", None, "bad_msgpack"), ("!error/m", 1, "bad_length"), ("!error/m", 2, "not_finite"),
-        ("!error/m", 3, "bad_dtype"), ("!error", None, "bad_topic"), ("!error/m", None, "bad_frames"),
+        ("!error/m", 3, "bad_dtype"), ("!error", 4, "bad_topic"), ("!error/m", 5, "bad_frames"),  # seq when readable
     ], key=str)
     assert all(m.body["detail"] for m in got if m.is_error)
     assert server.stats.errors["bad_length"] == 1 and server.stats.windows_in == 7
