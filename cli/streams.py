@@ -49,13 +49,17 @@ def run_subscribe(args: argparse.Namespace, cfg: hconfig.Config) -> int:
         hello = sub.wait_ready(args.connect_timeout)
         say(f"subscribed to {sc.prefix or 'every stream'!r} at {sc.endpoint}: model {hello.get('model')}")
         window = int(hello.get("window", 150))  # type: ignore[call-overload]
-        sink = StitchedSink(args.out, window, args.hop or window) if args.stitch else open_sink(args.out, window)
+        sink = StitchedSink(args.out, window, args.hop) if args.stitch else open_sink(args.out, window)
         try:
             count, errors = receive(sub, sink.write, args.count, args.idle_timeout, on_error=lambda m: say(
                 f"error {m.body.get('error')} on {m.stream or '?'} seq {m.seq}: {m.body.get('detail')}"))
-        finally:
-            sink.close()
-    say(f"received {count} windows, {errors} errors")
+        except BaseException:
+            sink.abort()
+            raise
+        sink.close()
+    written = getattr(sink, "written", [])
+    say(f"received {count} windows, {errors} errors" + (f"; one file per stream: {', '.join(map(str, written))}"
+                                                        if len(written) > 1 else ""))
     return 0
 
 
@@ -67,7 +71,8 @@ def _subscribe(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="a .csv, .jsonl or .npy file (default: JSON lines on stdout)")
     p.add_argument("--stitch", action="store_true",
                    help="rebuild one continuous stream per stream id by overlap-add (windows every --hop samples)")
-    p.add_argument("--hop", type=int, help="with --stitch: the publisher's hop (default: W, no overlap)")
+    p.add_argument("--hop", type=int, help="with --stitch: the publisher's hop, for streams without t and rate "
+                   "(default: read from each stream's t and rate, else W); one the stream contradicts is an error")
     p.add_argument("--count", type=int, default=0, help="stop after this many windows")
     p.add_argument("--idle-timeout", type=float, default=0.0, help="stop after this many seconds of silence")
     p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the daemon")

@@ -1,5 +1,5 @@
 """Where `hush subscribe` writes what it receives: CSV (one row per sample), JSON lines (one object per
-message) or .npy (the windows stacked, written at the end)."""
+message) or .npy (the windows stacked, written at the end, one file per stream)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from hush.errors import InputError
 from hush.protocol import Message
+from hush.stitch import Stitcher
 
 
 class Sink:
@@ -20,7 +21,13 @@ class Sink:
         raise NotImplementedError
 
     def close(self) -> None:
-        pass
+        """Finish the output (an .npy file is written only now)."""
+
+    def abort(self) -> None:
+        """Stop after an error: release files, write no .npy (a half-built array would look complete)."""
+        fh = getattr(self, "fh", None)
+        if fh is not None and fh is not sys.stdout:
+            fh.close()
 
 
 class CsvSink(Sink):
@@ -57,19 +64,35 @@ class JsonlSink(Sink):
             self.fh.close()
 
 
+def save_per_stream(path: Path, arrays: dict[str, np.ndarray]) -> list[Path]:
+    """One .npy file per stream: `path` itself when there is one stream (or none: an empty array), else
+    <stem>.<stream>.npy beside it for each (a stream id's '/' and ':' become '_'). Returns the files written."""
+    if len(arrays) <= 1:
+        np.save(path, next(iter(arrays.values()), np.zeros(0)))
+        return [path]
+    written = []
+    for stream, a in arrays.items():
+        name = path.with_name(f"{path.stem}.{stream.replace('/', '_').replace(':', '_')}.npy")
+        np.save(name, a)
+        written.append(name)
+    return written
+
+
 class NpySink(Sink):
-    """All windows as one (n, W) float64 array; a message of k windows adds k rows."""
+    """Each stream's windows as an (n, W) float64 array (a message of k windows adds k rows), one file per
+    stream when several match (save_per_stream): streams are never mixed into one unlabelled array."""
 
     def __init__(self, path: Path, window: int):
         self.path, self.window = path, window
-        self.rows: list[np.ndarray] = []
+        self.rows: dict[str, list[np.ndarray]] = {}
+        self.written: list[Path] = []
 
     def write(self, msg: Message) -> None:
-        self.rows.append(msg.samples())
+        self.rows.setdefault(msg.topic, []).append(msg.samples())
 
     def close(self) -> None:
-        rows = np.concatenate(self.rows) if self.rows else np.zeros(0)
-        np.save(self.path, rows.reshape(-1, self.window))
+        self.written = save_per_stream(self.path, {s: np.concatenate(r).reshape(-1, self.window)
+                                                   for s, r in self.rows.items()})
 
 
 def kind_of(path: str | None) -> str:
@@ -96,16 +119,20 @@ def open_sink(path: str | None, window: int) -> Sink:
 class StitchedSink(Sink):
     """One continuous stream per stream id, rebuilt by overlap-add (hush/stitch.py) from windows that
     start every `hop` samples (window seq n starts at sample n x hop). CSV rows: stream, index, t, value;
-    JSON lines: {stream, index, samples} per final chunk; .npy: the one stream's samples (1-D)."""
+    JSON lines: {stream, index, samples} per final chunk; .npy: one 1-D file per stream (save_per_stream).
 
-    def __init__(self, path: str | None, window: int, hop: int):
-        from hush.stitch import Stitcher
+    The hop is the publisher's: with `hop` None it is read from the stream itself (two windows' `t` and
+    `rate`), else W; a `hop` that the stream's `t` and `rate` contradict is an InputError, never a silently
+    wrong signal."""
 
-        self.path, self.window, self.hop = path, window, hop
-        self._new = lambda: Stitcher(window, hop)
+    def __init__(self, path: str | None, window: int, hop: int | None = None):
+        self.path, self.window, self.given_hop = path, window, hop
         self.stitchers: dict[str, Stitcher] = {}
+        self.hops: dict[str, int] = {}
+        self.first: dict[str, Message] = {}  # a stream's first window, until its hop is known
         self.rate: dict[str, tuple[float, float]] = {}
-        self.chunks: list[np.ndarray] = []
+        self.chunks: dict[str, list[np.ndarray]] = {}
+        self.written: list[Path] = []
         self.kind = suffix = kind_of(path)
         self.fh: IO[str] | None = None
         if suffix != ".npy":
@@ -118,20 +145,50 @@ class StitchedSink(Sink):
         if x.size != self.window:
             raise InputError(f"--stitch needs one window per message; {msg.topic} seq {msg.seq} has {x.size} "
                              "samples")
-        st = self.stitchers.setdefault(msg.topic, self._new())
+        if msg.topic not in self.hops:
+            first = self.first.setdefault(msg.topic, msg)
+            if first is msg:
+                return  # its hop is not known yet
+            self._start(msg.topic, self._hop(first, msg))
+            self._add(first)
+        self._add(msg)
+
+    def _hop(self, a: Message, b: Message) -> int:
+        """The hop two windows of one stream say by their t and rate (else the given one, else W)."""
+        ta, tb, rate = a.body.get("t"), b.body.get("t"), a.body.get("rate")
+        if ta is None or tb is None or not rate or a.seq is None or b.seq is None or a.seq == b.seq:
+            return self.given_hop or self.window
+        said = (tb - ta) * rate / (b.seq - a.seq)
+        hop = round(said)
+        if hop < 1 or abs(said - hop) > 0.05:
+            raise InputError(f"stream {a.topic}: its windows' t and rate give a hop of {said:.2f} samples, not a "
+                             "whole number >= 1: cannot stitch it")
+        if self.given_hop and hop != self.given_hop:
+            raise InputError(f"stream {a.topic}: its windows start every {hop} samples (their t and rate say so), "
+                             f"not every --hop {self.given_hop}; leave --hop out to take it from the stream")
+        if hop > self.window:
+            raise InputError(f"stream {a.topic}: its windows start every {hop} samples, more than the window "
+                             f"({self.window}): the samples between them were never sent, so there is nothing "
+                             "seamless to rebuild; receive without --stitch")
+        return hop
+
+    def _start(self, stream: str, hop: int) -> None:
+        self.hops[stream] = hop
+        self.stitchers[stream] = Stitcher(self.window, hop)
+
+    def _add(self, msg: Message) -> None:
+        hop = self.hops[msg.topic]
         if msg.body.get("t") is not None and msg.body.get("rate") and msg.topic not in self.rate:
             t, rate = msg.body["t"], msg.body["rate"]
-            self.rate[msg.topic] = (t - int(msg.seq or 0) * self.hop / rate, rate)
-        self._out(msg.topic, st.add(int(msg.seq or 0) * self.hop, x))
+            self.rate[msg.topic] = (t - int(msg.seq or 0) * hop / rate, rate)
+        self._out(msg.topic, self.stitchers[msg.topic].add(int(msg.seq or 0) * hop, msg.samples()))
 
     def _out(self, stream: str, chunk: np.ndarray) -> None:
         start = self.stitchers[stream].next_index - chunk.size  # the chunk ends where the stitcher now is
         if not chunk.size:
             return
         if self.kind == ".npy":
-            if len(self.stitchers) > 1:
-                raise InputError("--stitch into .npy takes one stream; use a --prefix that matches one")
-            self.chunks.append(chunk)
+            self.chunks.setdefault(stream, []).append(chunk)
         elif self.kind == ".csv":
             t0, rate = self.rate.get(stream, (None, None))
             w = csv.writer(self.fh)  # type: ignore[arg-type]
@@ -142,9 +199,14 @@ class StitchedSink(Sink):
             self.fh.write(line + "\n")  # type: ignore[union-attr]
 
     def close(self) -> None:
+        for stream, msg in self.first.items():  # a stream that sent one window only
+            if stream not in self.hops:
+                self._start(stream, self.given_hop or self.window)
+                self._add(msg)
         for stream, st in self.stitchers.items():
             self._out(stream, st.flush())
         if self.kind == ".npy":
-            np.save(self.path, np.concatenate(self.chunks) if self.chunks else np.zeros(0))  # type: ignore[arg-type]
+            self.written = save_per_stream(Path(self.path), {s: np.concatenate(c) for s, c in  # type: ignore[arg-type]
+                                                             self.chunks.items()})
         elif self.fh is not None and self.fh is not sys.stdout:
             self.fh.close()
