@@ -73,6 +73,14 @@ def curve_of(args: argparse.Namespace) -> tuple[str, str] | None:
     return (args.curve_key, args.curve_server_key) if args.curve_key else None
 
 
+def progress(total: int | None, unit: str) -> Any:
+    """A progress bar on stderr while it is a terminal; nothing when stderr is piped or logged."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=f" {unit}", disable=not sys.stderr.isatty(), file=sys.stderr, leave=False,
+                dynamic_ncols=True)
+
+
 def say(text: str) -> None:
     """A line for the user, on stderr (stdout is for data)."""
     print(text, file=sys.stderr, flush=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import zmq
@@ -58,6 +58,7 @@ class Publisher:
         self.form, self.rate = FORMS[form], (rate or None)
         self.seq = 0
         self.t0: float | None = None  # epoch time of sample 0, when the rate is known
+        self.tail = 0  # after publish(): samples at the end that no window covered
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self.push = push
@@ -80,24 +81,42 @@ class Publisher:
         self.seq += 1
         return seq
 
-    def publish(self, samples: Iterable[float] | np.ndarray, hop: int = 0, speed: float = 0.0) -> int:
+    def publish(self, samples: Iterable[float] | np.ndarray, hop: int = 0, speed: float = 0.0, tail: str = "drop",
+                on_sent: Callable[[int], None] | None = None) -> int:
         """Cut a signal into windows (a new one every `hop` samples, default W) and send each; return the
         count. With a rate and speed > 0, each window leaves when its last sample would have arrived, at
-        `speed` times real time; speed 0 sends as fast as the samples come."""
-        count, start = 0, time.monotonic()
-        for index, win in windows_of(samples, self.window, hop or self.window):
-            t = None
-            if self.rate:
-                if self.t0 is None:
-                    self.t0 = time.time()
-                t = self.t0 + index / self.rate
-                if speed > 0:
-                    wait = start + (index + self.window) / (self.rate * speed) - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
-            self.send(win, t=t)
+        `speed` times real time; speed 0 sends as fast as the samples come.
+
+        What no full window covers at the end (`self.tail`, its sample count) is dropped with tail="drop";
+        tail="pad" sends it in one more window on the hop grid, filled out by repeating the last sample and
+        marked with the pass-through key "pad" (how many samples at its end are filler)."""
+        hop = hop or self.window
+        count, start, rest, last = 0, time.monotonic(), Rest(), -hop
+        for index, win in windows_of(samples, self.window, hop, rest):
+            self._send_at(win, index, start, speed)
+            count, last = count + 1, index
+            if on_sent:
+                on_sent(count)
+        self.tail = rest.after(last + self.window) if count else rest.end
+        if tail == "pad" and self.tail:
+            index = last + hop if count else 0
+            body = rest.since(index)[-self.window:]
+            pad = self.window - body.size
+            self._send_at(np.concatenate([body, np.full(pad, body[-1])]), index, start, speed, pad=pad)
             count += 1
         return count
+
+    def _send_at(self, win: np.ndarray, index: int, start: float, speed: float, **extra: object) -> None:
+        t = None
+        if self.rate:
+            if self.t0 is None:
+                self.t0 = time.time()
+            t = self.t0 + index / self.rate
+            if speed > 0:
+                wait = start + (index + self.window) / (self.rate * speed) - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+        self.send(win, t=t, **extra)
 
     def close(self) -> None:
         self.sock.close()
@@ -111,8 +130,28 @@ class Publisher:
         self.close()
 
 
-def windows_of(samples: Iterable[float] | np.ndarray, window: int, hop: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(index of first sample, window) for every full window, from a finite array or an endless iterator.
+class Rest:
+    """The last samples windows_of has read (at most what a tail can need): what lies past the last window."""
+
+    def __init__(self) -> None:
+        self.samples = np.zeros(0)
+        self.end = 0  # index, in the stream, just past self.samples
+
+    def keep(self, samples: np.ndarray, end: int) -> None:
+        self.samples, self.end = samples, end
+
+    def since(self, index: int) -> np.ndarray:
+        return self.samples[max(0, self.samples.size - (self.end - index)):]
+
+    def after(self, index: int) -> int:
+        """How many samples were read past `index`."""
+        return max(0, self.end - index)
+
+
+def windows_of(samples: Iterable[float] | np.ndarray, window: int, hop: int,
+               rest: Rest | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """(index of first sample, window) for every full window, from a finite array or an endless iterator;
+    at the end, `rest` holds the last samples read (the tail no window covers is among them).
 
     A stream is read lazily, so a live sensor piped in is published window by window as it arrives.
     """
@@ -121,6 +160,8 @@ def windows_of(samples: Iterable[float] | np.ndarray, window: int, hop: int) -> 
     if isinstance(samples, np.ndarray):
         for start in range(0, samples.size - window + 1, hop):
             yield start, samples[start:start + window]
+        if rest is not None:
+            rest.keep(samples[-(window + hop):], samples.size)
         return
     it = iter(samples)
     buf: list[float] = []
@@ -135,6 +176,8 @@ def windows_of(samples: Iterable[float] | np.ndarray, window: int, hop: int) -> 
             if hop > window:  # samples between two windows are not sent
                 skipped = sum(1 for _ in itertools.islice(it, hop - window))
                 first += skipped
+    if rest is not None:
+        rest.keep(np.asarray(buf, dtype=np.float64), first + len(buf))
 
 
 def wait_subscribed(sock: zmq.Socket, topic: bytes | None, timeout_s: float, endpoint: str) -> None:

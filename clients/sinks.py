@@ -132,6 +132,7 @@ class StitchedSink(Sink):
         self.first: dict[str, Message] = {}  # a stream's first window, until its hop is known
         self.rate: dict[str, tuple[float, float]] = {}
         self.chunks: dict[str, list[np.ndarray]] = {}
+        self.end: dict[str, int] = {}  # a stream's last sample + 1, when its last window was padded
         self.written: list[Path] = []
         self.kind = suffix = kind_of(path)
         self.fh: IO[str] | None = None
@@ -181,10 +182,14 @@ class StitchedSink(Sink):
         if msg.body.get("t") is not None and msg.body.get("rate") and msg.topic not in self.rate:
             t, rate = msg.body["t"], msg.body["rate"]
             self.rate[msg.topic] = (t - int(msg.seq or 0) * hop / rate, rate)
+        if msg.body.get("pad"):  # `hush publish --tail pad`: the stream ends before this window does
+            self.end[msg.topic] = int(msg.seq or 0) * hop + self.window - int(msg.body["pad"])
         self._out(msg.topic, self.stitchers[msg.topic].add(int(msg.seq or 0) * hop, msg.samples()))
 
     def _out(self, stream: str, chunk: np.ndarray) -> None:
         start = self.stitchers[stream].next_index - chunk.size  # the chunk ends where the stitcher now is
+        if stream in self.end:
+            chunk = chunk[:max(0, self.end[stream] - start)]
         if not chunk.size:
             return
         if self.kind == ".npy":

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import zmq
@@ -101,3 +102,35 @@ def receive(sub: Subscriber, write: Callable[[protocol.Message], None], count: i
     except KeyboardInterrupt:
         pass
     return windows, errors
+
+
+class ErrorWatch:
+    """The daemon's side of a publish, read on its output socket: its hello (window length and limits) and
+    its error replies to one stream, counted by code. Nothing else is received (no denoised windows)."""
+
+    def __init__(self, endpoint: str, stream: str, curve: tuple[str, str] | None = None):
+        self.endpoint = endpoint
+        self.sub = Subscriber(endpoint, prefix=f"!error/{stream}", errors=False, curve=curve)
+        self.errors: Counter[str] = Counter()
+        self.details: dict[str, str] = {}  # the first detail of each code
+
+    def hello(self, timeout_s: float) -> dict[str, object] | None:
+        """The daemon's hello, or None if none came within timeout_s (no daemon output there)."""
+        try:
+            return self.sub.wait_ready(timeout_s)
+        except NotConnected:
+            return None
+
+    def drain(self, quiet_s: float = 1.0) -> Counter[str]:
+        """Count the error replies that have come or come until quiet_s pass without one."""
+        while (msg := self.sub.recv(quiet_s)) is not None:
+            code = str(msg.body.get("error"))
+            self.errors[code] += 1
+            self.details.setdefault(code, str(msg.body.get("detail")))
+        return self.errors
+
+    def __enter__(self) -> ErrorWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sub.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,11 +24,13 @@ def _column_index(header: list[str], column: str, where: str) -> int:
     raise SampleError(f"{where}: no column {column!r}; the header has {', '.join(header)}")
 
 
-def iter_text(lines: Iterable[str], column: str = "0", where: str = "stdin") -> Iterator[float]:
+def iter_text(lines: Iterable[str], column: str = "0", where: str = "stdin",
+              on_bad: Callable[[SampleError], None] | None = None) -> Iterator[float]:
     """Numbers from text lines: one number per line, or CSV with `column` (a 0-based index or a header
     name; empty: the file must have one column, and several are an error rather than a guess). Blank lines
     and lines starting with '#' are skipped; a first line that is not numeric is a header. Anything else that
-    is not a finite number is a SampleError naming the line."""
+    is not a finite number is a SampleError naming the line: raised, or with `on_bad` given, passed to it and
+    the line skipped (a live sensor pipe should outlive one garbled line)."""
     index: int | None = int(column) if column.isdigit() else None
     for lineno, row in enumerate(csv.reader(line for line in lines), start=1):
         if not row or not "".join(row).strip() or row[0].lstrip().startswith("#"):
@@ -43,16 +45,26 @@ def iter_text(lines: Iterable[str], column: str = "0", where: str = "stdin") -> 
         if index is None or (lineno == 1 and not _is_number(row[min(index, len(row) - 1)])):
             index = _column_index([c.strip() for c in row], column, where)
             continue
-        if index >= len(row):
-            raise SampleError(f"{where} line {lineno}: no column {index} in {len(row)} columns")
-        cell = row[index].strip()
-        try:
-            value = float(cell)
-        except ValueError:
-            raise SampleError(f"{where} line {lineno}: {cell!r} is not a number") from None
-        if not math.isfinite(value):
-            raise SampleError(f"{where} line {lineno}: {cell!r} is not finite")
-        yield value
+        value, bad = _cell(row, index, f"{where} line {lineno}")
+        if bad is None:
+            yield value
+        elif on_bad is None:
+            raise bad
+        else:
+            on_bad(bad)
+
+
+def _cell(row: list[str], index: int, where: str) -> tuple[float, SampleError | None]:
+    if index >= len(row):
+        return 0.0, SampleError(f"{where}: no column {index} in {len(row)} columns")
+    cell = row[index].strip()
+    try:
+        value = float(cell)
+    except ValueError:
+        return 0.0, SampleError(f"{where}: {cell!r} is not a number")
+    if not math.isfinite(value):
+        return 0.0, SampleError(f"{where}: {cell!r} is not finite")
+    return value, None
 
 
 def _is_number(cell: str) -> bool:
@@ -63,8 +75,9 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def load_samples(path: str | Path, column: str = "") -> np.ndarray:
-    """A 1-D float64 array from a .npy file (1-D) or a .csv/.txt file (see iter_text)."""
+def load_samples(path: str | Path, column: str = "", on_bad: Callable[[SampleError], None] | None = None
+                 ) -> np.ndarray:
+    """A 1-D float64 array from a .npy file (1-D) or a .csv/.txt file (see iter_text, and its `on_bad`)."""
     path = Path(path)
     if not path.is_file():
         raise SampleError(f"file not found: {path}")
@@ -82,7 +95,7 @@ def load_samples(path: str | Path, column: str = "") -> np.ndarray:
     if path.suffix not in (".csv", ".txt"):
         raise SampleError(f"{path}: expected a .npy, .csv or .txt file, got {path.suffix!r}")
     with open(path, newline="") as fh:
-        return np.fromiter(iter_text(fh, column, str(path)), dtype=np.float64)
+        return np.fromiter(iter_text(fh, column, str(path), on_bad), dtype=np.float64)
 
 
 def cut_windows(x: np.ndarray, window: int, hop: int) -> np.ndarray:

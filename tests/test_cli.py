@@ -41,7 +41,7 @@ def test_bad_flag_value_names_the_flag(capsys: pytest.CaptureFixture[str]) -> No
 def test_publish_rejects_a_bad_line_on_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                              server) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("sys.stdin", io.StringIO("1.0\n2.0\nnan\n"))
-    assert main(["publish", "--endpoint", server.input_endpoint]) == 2
+    assert main(["publish", "--endpoint", server.input_endpoint, "--bad-lines", "stop"]) == 2
     assert "stdin line 3: 'nan' is not finite" in capsys.readouterr().err
 
 
