@@ -50,7 +50,7 @@ def run_keys(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.clients.security import make_keys
 
     for name in args.names:
-        public, secret = make_keys(args.dir, name)
+        public, secret = make_keys(args.dir, name, force=args.force)
         print(f"{name}: public {public} (share it), secret {secret} (keep it)")
     return 0
 
@@ -60,3 +60,4 @@ def run_keys(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 def _keys(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", help="directory for the key files")
     p.add_argument("names", nargs="+", help="one key pair per name")
+    p.add_argument("--force", action="store_true", help="replace existing key pairs (their peers are locked out)")

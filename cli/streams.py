@@ -1,10 +1,9 @@
-"""The clients' commands: `hush publish`, `hush subscribe`, `hush record`, `hush replay`."""
+"""Live streams: `hush publish` and `hush subscribe`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
 
 from hush import config as hconfig
@@ -121,60 +120,3 @@ def _subscribe(p: argparse.ArgumentParser) -> None:
     p.add_argument("--idle-timeout", type=float, default=0.0, help="stop after this many seconds of silence")
     p.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for the daemon")
     curve_flags(p)
-
-
-def run_record(args: argparse.Namespace, cfg: hconfig.Config) -> int:
-    from hush.clients.recording import record
-
-    rc = configured(args, cfg, "record")
-    end = time.monotonic() + args.duration if args.duration else None
-
-    def ready(hello: dict[str, object] | None) -> None:
-        how = "bound" if args.bind else (f"model {hello.get('model')}" if hello else "no !ready from a daemon yet")
-        say(f"recording {rc.endpoint} ({how}) into {args.out}; Ctrl-C stops")
-
-    try:
-        n = record(rc.endpoint, args.out, rc.prefix, args.bind, max_messages=args.count, on_ready=ready,
-                   should_stop=lambda: end is not None and time.monotonic() >= end)
-    except KeyboardInterrupt:
-        n = -1
-    say(f"recorded {'some' if n < 0 else n} messages into {args.out}")
-    return 0
-
-
-@command("record", "capture messages (raw input or denoised output) into a .hushrec file",
-         "hush record out.hushrec --duration 60\n"
-         "  hush record raw.hushrec --bind --endpoint tcp://127.0.0.1:5557   # sensors publish here", run_record)
-def _record(p: argparse.ArgumentParser) -> None:
-    p.add_argument("out", help="recording file to write (.hushrec)")
-    settings(p, "record", "endpoint", "prefix")
-    p.add_argument("--bind", action="store_true", help="bind and let publishers connect (to record raw input)")
-    p.add_argument("--count", type=int, default=0, help="stop after this many messages")
-    p.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
-
-
-def run_replay(args: argparse.Namespace, cfg: hconfig.Config) -> int:
-    from hush.clients.replay import replay_recording, replay_signal
-
-    rc = configured(args, cfg, "replay")
-    if args.file.endswith(".hushrec"):
-        n = replay_recording(args.file, rc.endpoint, rc.speed, args.loop, args.bind)
-    else:
-        n = replay_signal(args.file, rc.endpoint, args.stream, rc.rate, rc.speed, args.window, args.hop or 0,
-                          args.form, args.loop, args.bind, args.column)
-    say(f"replayed {n} messages to {rc.endpoint}")
-    return 0
-
-
-@command("replay", "re-publish a recording, or a .npy/.csv signal, at its pace, faster, or at once",
-         "hush replay data/demo.hushrec --speed 4\n  hush replay signal.npy --rate 360 --stream ecg --loop", run_replay)
-def _replay(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="a .hushrec recording, or a .npy/.csv/.txt signal")
-    settings(p, "replay", "endpoint", "speed", "rate")
-    p.add_argument("--bind", action="store_true", help="bind instead of connecting")
-    p.add_argument("--loop", action="store_true", help="start again at the end, until interrupted")
-    p.add_argument("--stream", default="replay", help="a signal file's stream id")
-    p.add_argument("--window", type=int, default=150)
-    p.add_argument("--hop", type=int, help="a signal file's samples between windows (default W)")
-    p.add_argument("--form", default="bin-f8", choices=("array", "bin-f4", "bin-f8"))
-    p.add_argument("--column", default="0", help="a CSV file's column")

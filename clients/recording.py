@@ -73,13 +73,19 @@ def read_recording(path: str | Path) -> tuple[dict[str, object], Iterator[Record
         fh.close()
         raise RecordingError(f"{path}: not a {FORMAT} version {VERSION} file (header {str(header)[:80]})")
 
+    size = path.stat().st_size
+
     def records() -> Iterator[Record]:
+        n = 0
         with fh:
-            for i, item in enumerate(unpacker):
+            for n, item in enumerate(unpacker, start=1):
                 if not (isinstance(item, list) and len(item) == 3 and isinstance(item[1], bytes)
                         and isinstance(item[2], bytes)):
-                    raise RecordingError(f"{path}: record {i} is malformed")
+                    raise RecordingError(f"{path}: record {n - 1} is malformed")
                 yield Record(float(item[0]), item[1], item[2])
+            if unpacker.tell() != size:  # the file ends inside a record: a capture cut off (disk full, kill -9)
+                raise RecordingError(f"{path}: truncated: it ends {size - unpacker.tell()} bytes into a record, "
+                                     f"after {n} complete records (those were read)")
 
     return header, records()
 

@@ -15,9 +15,14 @@ import zmq.auth
 from hush.errors import InputError
 
 
-def make_keys(directory: str | Path, name: str) -> tuple[Path, Path]:
-    """Write NAME.key (public: give it to the other side) and NAME.key_secret (keep it) into directory."""
+def make_keys(directory: str | Path, name: str, force: bool = False) -> tuple[Path, Path]:
+    """Write NAME.key (public: give it to the other side) and NAME.key_secret (keep it) into directory. An
+    existing pair is kept (InputError) unless `force`: replacing it locks out every peer that trusts it."""
     d = Path(directory)
+    existing = [p for p in (d / f"{name}.key", d / f"{name}.key_secret") if p.exists()]
+    if existing and not force:
+        raise InputError(f"{existing[0]} exists: a new key pair would lock out every peer that holds the old "
+                         "public key; use --force to replace it")
     d.mkdir(parents=True, exist_ok=True)
     public, secret = zmq.auth.create_certificates(str(d), name)
     Path(secret).chmod(0o600)

@@ -99,3 +99,14 @@ def test_an_unexpected_exception_keeps_its_traceback(monkeypatch: pytest.MonkeyP
         "help", "example", hush.cli.base.COMMANDS["keys"].flags, broken))
     with pytest.raises(ValueError, match="a bug, not bad input"):
         main(["keys", "somewhere", "x"])
+
+
+def test_keys_are_never_overwritten_without_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", str(tmp_path), "server"]) == 0
+    before = (tmp_path / "server.key_secret").read_bytes()
+    assert main(["keys", str(tmp_path), "server"]) == 2
+    err = capsys.readouterr().err
+    assert "server.key exists" in err and "use --force to replace it" in err
+    assert (tmp_path / "server.key_secret").read_bytes() == before
+    assert main(["keys", str(tmp_path), "server", "--force"]) == 0
+    assert (tmp_path / "server.key_secret").read_bytes() != before

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import msgpack
 import zmq
 
 from hush.clients.publisher import Publisher, windows_of
@@ -108,3 +109,36 @@ def test_record_and_replay_commands(server, tmp_path: Path) -> None:  # type: ig
     _, records = read_recording(tmp_path / "out.hushrec")
     got = list(records)
     assert [r.topic for r in got] == [b"cli-replay"] * 5
+
+
+def test_a_truncated_recording_is_replayed_as_far_as_it_goes_then_named(server, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from hush.cli import main
+    from hush.clients.recording import RecordingWriter
+
+    with RecordingWriter(tmp_path / "r.hushrec", "test") as w:
+        for seq in range(5):
+            w.write(float(seq), b"trunc", msgpack.packb({"seq": seq, "samples": [0.5] * 150}))
+    data = (tmp_path / "r.hushrec").read_bytes()
+    (tmp_path / "cut.hushrec").write_bytes(data[:-40])  # the capture was cut off inside its last record
+    with Subscriber(server.output_endpoint, prefix="trunc") as sub:
+        sub.wait_ready()
+        assert main(["replay", str(tmp_path / "cut.hushrec"), "--endpoint", server.input_endpoint,
+                     "--speed", "0"]) == 2
+        got = [sub.recv(10.0) for _ in range(4)]
+    assert [m.seq for m in got if m is not None] == [0, 1, 2, 3]
+    err = capsys.readouterr().err
+    assert "cut.hushrec: truncated: it ends" in err and "after 4 complete records (those were read)" in err
+
+
+def test_replay_push_feeds_a_pull_daemon_losslessly(tiny_runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hush.cli import main
+    from tests.conftest import running
+
+    np.save(tmp_path / "sig.npy", np.cos(np.linspace(0, 50, 150 * 40)))
+    with running(tiny_runner, input_type="pull") as srv, Subscriber(srv.output_endpoint, prefix="pushed") as sub:
+        sub.wait_ready()
+        assert main(["replay", str(tmp_path / "sig.npy"), "--endpoint", srv.input_endpoint, "--push", "--stream",
+                     "pushed", "--rate", "1000", "--speed", "0"]) == 0
+        got = [sub.recv(10.0) for _ in range(40)]
+    assert sorted(m.seq for m in got if m is not None) == list(range(40))
