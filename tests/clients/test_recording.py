@@ -4,9 +4,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import msgpack
 import numpy as np
 import pytest
-import msgpack
 import zmq
 
 from hush.clients.publisher import Publisher, windows_of
