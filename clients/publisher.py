@@ -19,15 +19,17 @@ import numpy as np
 import zmq
 
 from hush import protocol
+from hush.clients.handshake import Handshake
 from hush.errors import InputError, NotConnected
 
 FORMS = {"array": "array", "bin-f4": "<f4", "bin-f8": "<f8"}
 
 
 def sender_socket(ctx: zmq.Context, endpoint: str, bind: bool = False, push: bool = False, hwm: int = 100_000,
-                  curve: tuple[str, str] | None = None) -> zmq.Socket:
+                  curve: tuple[str, str] | None = None) -> tuple[zmq.Socket, Handshake]:
     """The socket a sender uses, set up, then bound or connected: an XPUB (hears the daemon's subscription,
-    see wait_subscribed) or, with `push`, a PUSH for a daemon with input_type "pull"."""
+    see wait_subscribed) or, with `push`, a PUSH for a daemon with input_type "pull"; and the Handshake
+    watching its connection, for wait_subscribed to explain a failure."""
     sock = ctx.socket(zmq.PUSH if push else zmq.XPUB)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.setsockopt(zmq.LINGER, 5000)  # close waits (bounded) for what is still queued
@@ -40,8 +42,9 @@ def sender_socket(ctx: zmq.Context, endpoint: str, bind: bool = False, push: boo
         from hush.clients.security import secure_client
 
         secure_client(sock, *curve)
+    handshake = Handshake(sock)
     (sock.bind if bind else sock.connect)(endpoint)
-    return sock
+    return sock, handshake
 
 
 class Publisher:
@@ -62,13 +65,13 @@ class Publisher:
         self._own_ctx = ctx is None
         self.ctx = ctx or zmq.Context()
         self.push = push
-        self.sock = sender_socket(self.ctx, endpoint, bind, push, hwm, curve)
+        self.sock, self.handshake = sender_socket(self.ctx, endpoint, bind, push, hwm, curve)
 
     def wait_connected(self, timeout_s: float = 10.0) -> None:
-        """Block until a subscriber (the daemon) has subscribed to this stream, or raise NotConnected.
-        A PUSH socket needs no wait: it queues for its peer and never drops, so this returns at once."""
-        if not self.push:
-            wait_subscribed(self.sock, self.stream.encode(), timeout_s, self.endpoint)
+        """Block until the daemon has subscribed to this stream (a PUSH socket: until a daemon's PULL socket
+        has completed the handshake), or raise NotConnected saying why not."""
+        wait_subscribed(self.sock, None if self.push else self.stream.encode(), timeout_s, self.endpoint,
+                        self.handshake, self.push)
 
     def send(self, samples: np.ndarray, t: float | None = None, **extra: object) -> int:
         """Send k x W samples as one message; return its seq."""
@@ -119,6 +122,7 @@ class Publisher:
         self.send(win, t=t, **extra)
 
     def close(self) -> None:
+        self.handshake.done()  # its monitor socket would hold the context open
         self.sock.close()
         if self._own_ctx:
             self.ctx.term()
@@ -180,12 +184,28 @@ def windows_of(samples: Iterable[float] | np.ndarray, window: int, hop: int,
         rest.keep(np.asarray(buf, dtype=np.float64), first + len(buf))
 
 
-def wait_subscribed(sock: zmq.Socket, topic: bytes | None, timeout_s: float, endpoint: str) -> None:
-    """On an XPUB socket: wait for a subscription that matches `topic` (any, if None)."""
+MISMATCH = ("a daemon with PULL input takes PUSH (--push), one with SUB input takes PUB (no --push); or this is "
+            "not a daemon's input")
+
+
+def wait_subscribed(sock: zmq.Socket, topic: bytes | None, timeout_s: float, endpoint: str,
+                    handshake: Handshake | None = None, push: bool = False) -> None:
+    """On an XPUB socket: wait for a subscription that matches `topic` (any, if None); on a PUSH socket, for a
+    completed handshake with a peer. NotConnected says why nothing came (Handshake.explain)."""
     deadline = time.monotonic() + timeout_s
-    while (left := deadline - time.monotonic()) > 0:
-        if sock.poll(int(left * 1000) + 1):
-            msg = sock.recv()
-            if msg[:1] == b"\x01" and (topic is None or topic.startswith(msg[1:])):
-                return
-    raise NotConnected(f"no Hush daemon subscribed at {endpoint} within {timeout_s:g} s")
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            if push:
+                if handshake is None or zmq.EVENT_HANDSHAKE_SUCCEEDED in handshake.seen():
+                    return
+                time.sleep(min(left, 0.02))
+            elif sock.poll(int(left * 1000) + 1):
+                msg = sock.recv()
+                if msg[:1] == b"\x01" and (topic is None or topic.startswith(msg[1:])):
+                    return
+        why = handshake.explain(endpoint, "the daemon's subscription", MISMATCH) if handshake else ""
+        raise NotConnected(f"no Hush daemon subscribed at {endpoint} within {timeout_s:g} s" + (f": {why}" if why
+                                                                                                 else ""))
+    finally:
+        if handshake is not None:
+            handshake.done()

@@ -20,11 +20,10 @@ def replay_recording(path: str | Path, endpoint: str, speed: float = 1.0, loop: 
     (0: as fast as possible); return how many were sent. `push`: a PUSH socket (a daemon with PULL input:
     nothing is dropped, sends wait). A truncated file is a RecordingError once its complete records are sent."""
     ctx = zmq.Context()
-    sock = sender_socket(ctx, endpoint, bind, push=push, hwm=1_000_000)
+    sock, handshake = sender_socket(ctx, endpoint, bind, push=push, hwm=1_000_000)
     sent = 0
     try:
-        if not push:
-            wait_subscribed(sock, None, connect_timeout_s, endpoint)
+        wait_subscribed(sock, None, connect_timeout_s, endpoint, handshake, push)
         while True:
             _, records = read_recording(path)
             start, first = time.monotonic(), None
@@ -44,6 +43,7 @@ def replay_recording(path: str | Path, endpoint: str, speed: float = 1.0, loop: 
             if not loop or should_stop():
                 return sent
     finally:
+        handshake.done()
         sock.close()
         ctx.term()
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 import zmq
 
 from hush import protocol
+from hush.clients.handshake import Handshake
 from hush.errors import NotConnected
 
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # the largest answer: 4096 windows x 150 float64, with room to spare
@@ -39,6 +40,7 @@ class Subscriber:
             from hush.clients.security import secure_client
 
             secure_client(self.sock, *curve)
+        self.handshake: Handshake | None = Handshake(self.sock)
         (self.sock.bind if bind else self.sock.connect)(endpoint)
         self.hello: dict[str, object] | None = None  # what the daemon said on !ready: model id, window
 
@@ -50,8 +52,17 @@ class Subscriber:
                 msg = protocol.decode_message(self.sock.recv_multipart())
                 if msg.topic == protocol.READY_TOPIC.decode():
                     self.hello = msg.body
+                    self._stop_watching()
                     return msg.body
-        raise NotConnected(f"no Hush daemon answered at {self.endpoint} within {timeout_s:g} s")
+        why = self.handshake.explain(self.endpoint, "the daemon's hello", "a daemon's output is an XPUB socket: "
+                                     "is this its output endpoint?") if self.handshake else ""
+        raise NotConnected(f"no Hush daemon answered at {self.endpoint} within {timeout_s:g} s" + (
+            f": {why}" if why else ""))
+
+    def _stop_watching(self) -> None:
+        if self.handshake is not None:
+            self.handshake.done()
+            self.handshake = None
 
     def recv(self, timeout_s: float | None = None) -> protocol.Message | None:
         """The next window or error (None after timeout_s); the daemon's !ready hellos are skipped."""
@@ -71,6 +82,7 @@ class Subscriber:
             yield msg
 
     def close(self) -> None:
+        self._stop_watching()
         self.sock.close()
         if self._own_ctx:
             self.ctx.term()

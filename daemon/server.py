@@ -49,6 +49,26 @@ def load_runner(cfg: ServeConfig, path: str | Path | None = None) -> Runner:
                        inter_op_threads=cfg.inter_op_threads, workers=workers)
 
 
+class _AllowedKeys:
+    """The CURVE keys in curve_clients_dir (read at start); a refused key is logged once, with the key, so the
+    operator can tell a peer with an unlisted key from one that is not there at all."""
+
+    def __init__(self, directory: str):
+        import zmq.auth
+
+        self.directory = directory
+        self.keys = set(zmq.auth.load_certificates(directory))
+        self.refused: set[bytes] = set()
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        if key in self.keys:
+            return True
+        if key not in self.refused and len(self.refused) < 1000:
+            self.refused.add(key)
+            log.warning("refused a CURVE client: its public key %s is not in %s", key.decode(), self.directory)
+        return False
+
+
 class Server:
     """`Server(config).run()`; `should_exit = True` (or SIGINT/SIGTERM) stops it cleanly, SIGHUP (or the
     control command `reload`) swaps in a new model without losing a window."""
@@ -151,7 +171,7 @@ class Server:
             raise ServeError(f"curve_clients_dir {cfg.curve_clients_dir} is not a directory")
         auth = ThreadAuthenticator(ctx)
         auth.start()
-        auth.configure_curve(domain="*", location=cfg.curve_clients_dir)
+        auth.configure_curve_callback(domain="*", credentials_provider=_AllowedKeys(cfg.curve_clients_dir))
 
         def secure(sock: zmq.Socket) -> None:
             sock.curve_secretkey = secret
