@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from hush import config as hconfig
 from hush.cli.base import command, configured, settings, setup_logging
+from hush.errors import InputError
 
 SERVE_SETTINGS = ("model", "input", "output", "input_mode", "output_mode", "input_type", "max_batch",
                   "max_wait_ms", "engine", "workers", "intra_op_threads", "inter_op_threads", "metrics_port",
@@ -31,8 +33,14 @@ def _serve(p: argparse.ArgumentParser) -> None:
 def run_ctl(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.clients.control import request
 
-    reply = request(args.endpoint or cfg.serve.control or "tcp://127.0.0.1:5557", args.cmd, args.timeout,
-                    model=args.model)
+    endpoint = args.endpoint or cfg.serve.control
+    if not endpoint:
+        raise InputError("no control endpoint: give --endpoint, or set [serve] control in the config (the daemon "
+                         "must run with --control)")
+    # The daemon resolves a relative path in its own directory, which is not the user's.
+    model = os.path.abspath(args.model) if args.model else None
+    timeout = args.timeout or (120.0 if args.cmd == "reload" else 10.0)  # a reload warms every engine first
+    reply = request(endpoint, args.cmd, timeout, model=model)
     print(json.dumps(reply, indent=2))
     return 0 if reply.get("ok") else 1
 
@@ -43,7 +51,7 @@ def _ctl(p: argparse.ArgumentParser) -> None:
     p.add_argument("cmd", choices=("reload", "stats"))
     p.add_argument("--model", help="reload: the model file (default: the one the daemon was started with)")
     p.add_argument("--endpoint", help="the daemon's control endpoint (default: [serve] control)")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the answer")
+    p.add_argument("--timeout", type=float, help="seconds to wait for the answer (default: 10; reload 120)")
 
 
 def run_keys(args: argparse.Namespace, cfg: hconfig.Config) -> int:

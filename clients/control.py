@@ -11,6 +11,7 @@ from typing import Any
 import zmq
 
 from hush import protocol
+from hush.clients.handshake import Handshake
 from hush.errors import NotConnected
 
 
@@ -19,11 +20,15 @@ def request(endpoint: str, cmd: str, timeout_s: float = 120.0, **args: Any) -> d
     ctx: zmq.Context = zmq.Context.instance()
     sock = ctx.socket(zmq.REQ)
     sock.setsockopt(zmq.LINGER, 0)
+    handshake = Handshake(sock)
     try:
         sock.connect(endpoint)
         sock.send(protocol.encode_control(cmd, **args))
         if not sock.poll(int(timeout_s * 1000)):
-            raise NotConnected(f"no answer from the daemon's control endpoint {endpoint} within {timeout_s:g} s")
+            why = handshake.explain(endpoint, "an answer", "a daemon's control endpoint is a REP socket: is this it?")
+            raise NotConnected(f"no answer from the daemon's control endpoint {endpoint} within {timeout_s:g} s: "
+                               f"{why}")
         return protocol.decode_control(sock.recv())
     finally:
+        handshake.done()
         sock.close()

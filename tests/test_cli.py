@@ -110,3 +110,28 @@ def test_keys_are_never_overwritten_without_force(tmp_path: Path, capsys: pytest
     assert (tmp_path / "server.key_secret").read_bytes() == before
     assert main(["keys", str(tmp_path), "server", "--force"]) == 0
     assert (tmp_path / "server.key_secret").read_bytes() != before
+
+
+def test_ctl_names_what_it_needs_and_what_it_tried(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[serve]\ncontrol = \"\"\n")
+    assert main(["ctl", "stats", "--config", str(cfg)]) == 2
+    assert "no control endpoint: give --endpoint, or set [serve] control" in capsys.readouterr().err
+    from hush.tools.spawn import loopback
+
+    nobody = loopback()
+    assert main(["ctl", "stats", "--endpoint", nobody, "--timeout", "1"]) == 1
+    err = capsys.readouterr().err
+    assert f"no answer from the daemon's control endpoint {nobody} within 1 s: nothing answered at" in err
+
+
+def test_ctl_reload_sends_an_absolute_path(tiny_runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from hush.tools.spawn import loopback
+    from tests.conftest import running
+
+    (tmp_path / "junk.keras").write_text("not a model")
+    monkeypatch.chdir(tmp_path)
+    with running(tiny_runner, control=loopback()) as srv:
+        assert main(["ctl", "reload", "--model", "junk.keras", "--endpoint", srv.control_endpoint]) == 1
+    assert f"refused {tmp_path / 'junk.keras'}:" in capsys.readouterr().out
