@@ -33,8 +33,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, an unknown flag reported with the usage of its command (not the top level's)."""
+    top = parser()
+    args, extra = top.parse_known_args(argv)
+    if extra:
+        sub = next(a for a in top._actions if isinstance(a, argparse._SubParsersAction))
+        sub.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parse(argv)
     setup_logging(args.quiet)
     try:
         cfg = hconfig.load(args.config)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -99,7 +101,45 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
+_NATIVE_LEVELS = {"I": logging.INFO, "W": logging.WARNING, "E": logging.ERROR, "F": logging.CRITICAL}
+_native_routed = False
+
+
+def _native_level(line: str) -> int:
+    """TensorFlow's C++ lines start 'I0000 …', 'W…', 'E…'; TensorFlow Lite's 'INFO: …', 'WARNING: …'."""
+    word = line.split(":", 1)[0]
+    if word in ("INFO", "WARNING", "ERROR"):
+        return int(getattr(logging, word))
+    return _NATIVE_LEVELS.get(line[:1], logging.WARNING) if line[1:2].isdigit() else logging.WARNING
+
+
+def route_native_stderr() -> None:
+    """Lines that native code (TensorFlow, TensorFlow Lite) writes to file descriptor 2 become log records of
+    the logger "native", so that JSON logs hold only JSON. Python's own sys.stderr keeps the real stream: a
+    traceback at a crash still reaches it directly."""
+    global _native_routed
+    if _native_routed:
+        return
+    _native_routed = True
+    sys.stderr.flush()
+    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
+    read, write = os.pipe()
+    os.dup2(write, 2)
+    os.close(write)
+    native = logging.getLogger("native")
+
+    def pump() -> None:
+        with os.fdopen(read, errors="replace") as pipe:
+            for line in pipe:
+                if line.strip():
+                    native.log(_native_level(line), line.rstrip())
+
+    threading.Thread(target=pump, name="hush-native-log", daemon=True).start()
+
+
 def setup_logging(quiet: bool, fmt: str = "text") -> None:
+    if fmt == "json":
+        route_native_stderr()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from hush import config as hconfig
-from hush.cli.base import command, configured, settings
+from hush.cli.base import command, configured, say, settings
 
 
 def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
@@ -16,8 +16,15 @@ def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     if preset != tc.preset or PRESETS[preset]:
         tc = hconfig.build_section(hconfig.TrainConfig, {"preset": preset, **PRESETS[preset]},
                                    f"preset {preset!r}", base=tc)
-    train(configured(args, cfg, "train", base=tc), clean_path=args.clean, noisy_path=args.noisy,
-          pairs=tuple(args.pairs) if args.pairs else None, init=args.init)
+    tc = configured(args, cfg, "train", base=tc)
+    try:
+        train(tc, clean_path=args.clean, noisy_path=args.noisy, pairs=tuple(args.pairs) if args.pairs else None,
+              init=args.init)
+    except KeyboardInterrupt:
+        say(f"interrupted: {tc.out} was not written" + (f"; the last finished epoch is saved in {tc.checkpoint_dir}:"
+                                                         " the same command resumes from it" if tc.checkpoint_dir
+                                                         else " (--checkpoint-dir keeps finished epochs to resume)"))
+        return 130
     return 0
 
 

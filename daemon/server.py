@@ -205,9 +205,10 @@ class Server:
 
             metrics = serve_metrics(cfg.metrics_port, self)
         log.info("serving model %s (window %d, scaling %s): input %s (%s, %s), output %s (%s), max_batch %d, "
-                 "max_wait_ms %g, %d model workers%s", runner.model_id, runner.window, runner.scaling,
+                 "max_wait_ms %g, %d model workers%s%s", runner.model_id, runner.window, runner.scaling,
                  self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
-                 cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "")
+                 cfg.max_batch, cfg.max_wait_ms, workers, f", control {self.control_endpoint}" if control else "",
+                 f", metrics http://127.0.0.1:{cfg.metrics_port}/metrics" if cfg.metrics_port else "")
         inference = [Inference(handoff, done, self.stats, n) for n in range(workers)]
         for worker in inference:
             worker.start()
@@ -262,6 +263,7 @@ class Server:
         if control is not None:
             poller.register(control, zmq.POLLIN)
         next_stats = time.perf_counter() + cfg.stats_interval_s
+        last_seen: tuple[int, ...] = ()
         accepted: list[tuple[protocol.Request | None, list[bytes] | None]] = []
         while not self.should_exit:
             events = dict(poller.poll(100))
@@ -286,7 +288,11 @@ class Server:
             if cfg.stats_interval_s and now >= next_stats:
                 next_stats = now + cfg.stats_interval_s
                 self._gap_logs = 0
-                log.info(self.stats.summary(len(handoff.queue)))
+                seen = (self.stats.received, self.stats.messages_out, sum(self.stats.errors.values()),
+                        len(handoff.queue))
+                if seen != last_seen:  # an idle daemon does not repeat the same line every interval
+                    last_seen = seen
+                    log.info(self.stats.summary(len(handoff.queue)))
 
     def _drain(self, insock: zmq.Socket, handoff: Handoff,
                accepted: list[tuple[protocol.Request | None, list[bytes] | None]]) -> bool:

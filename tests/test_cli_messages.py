@@ -1,0 +1,77 @@
+"""What the commands say (issue 15, item 10): JSON logs hold only JSON (TensorFlow's own lines too), an idle
+daemon does not repeat itself, the start line names the metrics port, Ctrl-C says what was done, and an
+unknown flag is reported with its command's usage. Real processes, real signals."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hush.cli import main
+from hush.tools.spawn import DaemonProcess, free_port
+
+HUSH = [sys.executable, "-u", "-m", "hush.cli"]
+
+
+def test_json_logs_are_json_only_and_say_enough(tiny_model: Path, tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text("[serve]\nstats_interval_s = 0.2\n")
+    port = free_port()
+    daemon = DaemonProcess(tiny_model, flags=["--config", str(tmp_path / "c.toml"), "--log-format", "json",
+                                              "--metrics-port", str(port)], log=tmp_path / "serve.log")
+    with daemon.start():
+        time.sleep(2.0)  # ten summary intervals, idle
+    lines = (tmp_path / "serve.log").read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every line is JSON
+    assert any(r["logger"] == "native" for r in records)  # TensorFlow's start-up lines, wrapped
+    start = next(r["msg"] for r in records if r["msg"].startswith("serving model"))
+    assert f"metrics http://127.0.0.1:{port}/metrics" in start
+    assert sum(r["msg"].startswith("windows in 0 out 0") for r in records) <= 1  # idle: said once
+
+
+def test_an_unknown_flag_shows_its_commands_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["serve", "--bogus"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: hush serve" in err and "unrecognized arguments: --bogus" in err
+
+
+def interrupt(cmd: list[str], ready: str = "", after_s: float = 3.0) -> tuple[int, str]:
+    """Start `cmd`, wait for `ready` in its output (or `after_s`), send SIGINT (Ctrl-C); its exit code and
+    everything it printed."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert proc.stdout is not None
+    said = []
+    if ready:
+        for line in proc.stdout:
+            said.append(line)
+            if ready in line:
+                break
+    time.sleep(after_s)
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=120)
+    return proc.returncode, "".join(said) + rest
+
+
+def test_ctrl_c_says_what_was_sent(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    np.save(tmp_path / "x.npy", np.sin(np.linspace(0, 100, 150 * 200)))
+    code, said = interrupt(HUSH + ["publish", str(tmp_path / "x.npy"), "--endpoint", server.input_endpoint,
+                                   "--output", server.output_endpoint, "--rate", "1500", "--speed", "1"])
+    assert code == 130 and "interrupted: published" in said
+    code, said = interrupt(HUSH + ["replay", str(tmp_path / "x.npy"), "--endpoint", server.input_endpoint,
+                                   "--rate", "1500", "--speed", "1"])
+    assert code == 130 and "interrupted: replayed" in said
+
+
+def test_ctrl_c_in_training_says_nothing_was_written(tmp_path: Path) -> None:
+    out = tmp_path / "m.keras"
+    code, said = interrupt(HUSH + ["train", "--config", str(Path(__file__).parent / "trainer" / "small.toml"),
+                                   "--n-windows", "12000", "--epochs", "50", "--out", str(out)], "model:", 2.0)
+    assert code == 130 and f"interrupted: {out} was not written" in said and not out.exists()
