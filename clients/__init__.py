@@ -1,4 +1,5 @@
 """The clients. Files: publisher.py (send windows: `hush publish`), subscriber.py (receive answers:
 `hush subscribe`), sinks.py (write answers to .csv/.jsonl/.npy, stitched or not), recording.py (the .hushrec
 format and `hush record`), replay.py (`hush replay`), control.py (requests to a daemon's control socket:
-`hush ctl`), security.py (CURVE keys: `hush keys`)."""
+`hush ctl`), security.py (CURVE keys: `hush keys`), handshake.py (why a client is not connected, from
+ZeroMQ's socket monitor)."""

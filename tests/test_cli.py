@@ -54,17 +54,16 @@ def test_publish_without_a_daemon_times_out_clearly(capsys: pytest.CaptureFixtur
     assert "no Hush daemon subscribed at tcp://127.0.0.1:" in capsys.readouterr().err
 
 
-def test_json_logs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_log_records() -> None:
+    """One record, one JSON object (tests/test_cli_messages.py runs a daemon with JSON logs end to end)."""
     import json
     import logging
 
-    from hush.cli import setup_logging
+    from hush.cli.base import JsonFormatter
 
-    setup_logging(False, "json")
-    logging.getLogger("hush.serve").info("serving model %s", "m-1")
-    line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert json.loads(line)["msg"] == "serving model m-1" and json.loads(line)["level"] == "INFO"
-    setup_logging(False, "text")
+    record = logging.LogRecord("hush.serve", logging.INFO, __file__, 1, "serving model %s", ("m-1",), None)
+    out = json.loads(JsonFormatter().format(record))
+    assert out["msg"] == "serving model m-1" and out["level"] == "INFO" and out["logger"] == "hush.serve"
 
 
 def test_keys_command(tmp_path: Path) -> None:

@@ -75,3 +75,32 @@ def test_ctrl_c_in_training_says_nothing_was_written(tmp_path: Path) -> None:
     code, said = interrupt(HUSH + ["train", "--config", str(Path(__file__).parent / "trainer" / "small.toml"),
                                    "--n-windows", "12000", "--epochs", "50", "--out", str(out)], "model:", 2.0)
     assert code == 130 and f"interrupted: {out} was not written" in said and not out.exists()
+
+
+def test_progress_shows_on_a_terminal_and_not_in_a_pipe(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    np.save(tmp_path / "x.npy", np.sin(np.linspace(0, 100, 150 * 40)))
+    cmd = HUSH + ["publish", str(tmp_path / "x.npy"), "--endpoint", server.input_endpoint, "--output",
+                  server.output_endpoint]
+    piped = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "windows/s" not in piped.stderr and "%|" not in piped.stderr
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a terminal 100 wide
+    on_tty = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=follower, timeout=120)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert on_tty.returncode == 0 and b"| 0/40 [" in shown and b"published 40 windows" in shown
