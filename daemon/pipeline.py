@@ -10,6 +10,7 @@ Order is kept end to end, and every window leaves as exactly one answer or one e
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import zmq
 
-from hush import protocol
+from hush import faults, protocol
 from hush.config import ServeConfig
 from hush.daemon.admission import Admission, Rules
 from hush.daemon.stats import Stats
@@ -92,30 +93,52 @@ class Inference(threading.Thread):
     def __init__(self, handoff: Handoff, out: queue.Queue[Finished | None], stats: Stats, n: int = 0):
         super().__init__(name=f"hush-inference-{n}", daemon=True)
         self.handoff, self.out, self.stats = handoff, out, stats
+        # What the watchdog (the I/O thread) reads: the batch in the model and since when. A worker that
+        # overstays batch_timeout_s is abandoned: the watchdog answers its batch and starts another worker;
+        # whatever the abandoned one returns later is dropped. `lock` orders the two.
+        self.lock = threading.Lock()
+        self.busy: tuple[float, Finished] | None = None
+        self.abandoned = False
 
     def run(self) -> None:
         while True:
             ticket, requests, errors, done = self._next()
-            runner = self.handoff.runner
-            y: np.ndarray | Exception | None = None
-            model_s = 0.0
-            if requests:
-                x = np.concatenate([r.samples for r in requests])
-                t0 = time.perf_counter()
-                try:
-                    out = runner.denoise(x)
-                    if out.shape != x.shape:
-                        raise RuntimeError(f"the model returned shape {out.shape} for input {x.shape}")
-                    y = out
-                except Exception as exc:  # every waiting window still gets its one answer
-                    log.exception("model failed on a batch of %d windows", len(x))
-                    y = exc
-                model_s = time.perf_counter() - t0
             if requests or errors:
-                self.out.put(Finished(ticket, requests, y, errors, runner.model_id, model_s))
+                finished = self._run(Finished(ticket, requests, None, errors, self.handoff.runner.model_id, 0.0))
+                with self.lock:
+                    self.busy = None
+                    if self.abandoned:
+                        return  # the watchdog has answered this batch and put this worker's None
+                    self.out.put(finished)
             if done:
-                self.out.put(None)
+                with self.lock:
+                    if not self.abandoned:
+                        self.out.put(None)
                 return
+
+    def _run(self, f: Finished) -> Finished:
+        """The model on one batch; any exception, at any step, becomes the batch's answer (each of its
+        windows gets an `internal` error), so every window gets exactly one answer."""
+        if not f.requests:
+            return f
+        runner = self.handoff.runner
+        f.model_id = runner.model_id
+        t0 = time.perf_counter()
+        with self.lock:
+            self.busy = (time.monotonic(), f)
+        try:
+            faults.hit("assemble")
+            x = np.concatenate([r.samples for r in f.requests])
+            out = runner.denoise(x)
+            if out.shape != x.shape:
+                raise RuntimeError(f"the model returned shape {out.shape} for input {x.shape}")
+            faults.hit("handoff_out")
+            f.output = out
+        except Exception as exc:
+            log.exception("model failed on a batch of %d messages", len(f.requests))
+            f.output = exc
+        f.model_s = time.perf_counter() - t0
+        return f
 
     def _next(self) -> tuple[int, list[protocol.Request], list[list[bytes]], bool]:
         """Wait for a ready batch or errors to pass on; (ticket, requests, errors, no more will come). A
@@ -182,12 +205,14 @@ class Sender(threading.Thread):
                 if item is None:
                     finished += 1
                     continue
+                if item.ticket < expect:
+                    continue  # already answered (by the watchdog, for a worker it abandoned)
                 waiting[item.ticket] = item
                 while expect in waiting:
                     f = waiting.pop(expect)
                     expect += 1
                     for frames in f.errors:
-                        sock.send_multipart(frames)
+                        self._send(sock, frames)
                     if f.requests:
                         self.stats.model_s += f.model_s
                         self.stats.model_windows += sum(len(r.samples) for r in f.requests)
@@ -211,28 +236,92 @@ class Sender(threading.Thread):
                          "max_extra_bytes": self.cfg.max_extra_bytes}
                 sock.send_multipart(protocol.encode_ready(hello))
 
+    def _send(self, sock: zmq.Socket, frames: list[bytes]) -> bool:
+        """Publish one message; False (logged) if ZeroMQ or an injected fault refuses it: the sender goes on."""
+        try:
+            faults.hit("send")
+            sock.send_multipart(frames)
+            return True
+        except Exception:
+            self.stats.unsent += 1
+            log.exception("could not publish a message on %r", frames[0][:80] if frames else b"")
+            return False
+
     def _answer(self, sock: zmq.Socket, windows: list[protocol.Request], y: np.ndarray | Exception | None,
                 model_id: str) -> None:
-        if not isinstance(y, np.ndarray):
+        frames: list[list[bytes]] = []
+        if isinstance(y, np.ndarray):
+            i = 0
             for w in windows:
-                self.stats.errors["internal"] += 1
-                sock.send_multipart(protocol.encode_error("internal", f"the model failed: {y}"[:200], w.topic,
-                                                          w.seq))
-            return
-        # Counted before sending, like errors and drops: an answer a subscriber has seen is in the counters
-        # (`hush ctl stats` right after the last reply reconciles).
-        self.stats.batches += 1
-        self.stats.batch_windows += len(y)
-        self.stats.windows_out += len(y)
-        self.stats.messages_out += len(windows)
-        frames, i = [], 0
-        for w in windows:
-            k = len(w.samples)
-            frames.append(protocol.encode_output(w, y[i:i + k], model_id))
-            i += k
-        # Latency runs until the answer is encoded and handed to ZeroMQ; recorded before the sends, so /metrics
-        # read by a subscriber that has seen an answer counts it.
-        now = time.perf_counter()
-        self.stats.record_batch(i, [now - w.received for w in windows])
-        for f in frames:
-            sock.send_multipart(f)
+                k = len(w.samples)
+                try:
+                    faults.hit("encode")
+                    frames.append(protocol.encode_output(w, y[i:i + k], model_id))
+                except Exception as exc:  # this message gets an error; the rest of the batch its answers
+                    log.exception("could not encode the answer to %s seq %s", w.topic, w.seq)
+                    frames.append(self._internal(w, f"its answer could not be encoded: {exc}"))
+                i += k
+            # Counted before sending, like errors and drops: an answer a subscriber has seen is in the counters
+            # (`hush ctl stats` right after the last reply reconciles).
+            self.stats.batches += 1
+            self.stats.batch_windows += len(y)
+            self.stats.windows_out += len(y)
+            self.stats.messages_out += sum(1 for f in frames if not f[0].startswith(protocol.ERROR_PREFIX))
+            # Latency runs until the answer is encoded and handed to ZeroMQ; recorded before the sends, so
+            # /metrics read by a subscriber that has seen an answer counts it.
+            now = time.perf_counter()
+            self.stats.record_batch(i, [now - w.received for w in windows])
+        else:
+            frames = [self._internal(w, f"the model failed: {y}") for w in windows]
+        for w, f in zip(windows, frames, strict=True):
+            if not self._send(sock, f) and not f[0].startswith(protocol.ERROR_PREFIX):
+                self.stats.messages_out -= 1  # not answered after all: say why instead, if ZeroMQ takes that
+                self._send(sock, self._internal(w, "its answer could not be published"))
+
+    def _internal(self, w: protocol.Request, detail: str) -> list[bytes]:
+        self.stats.errors["internal"] += 1
+        return protocol.encode_error("internal", detail[:200], w.topic, w.seq)
+
+
+class Watch:
+    """The I/O thread's watch over the other threads, run every tick (`check`). A model worker whose batch
+    outlasts batch_timeout_s is abandoned: its batch is answered `internal` (a TimeoutError) here, the
+    sender is told that worker is done, and a new worker takes its place; a thread that died is fatal."""
+
+    def __init__(self, workers: list[Inference], sender: Sender, done: queue.Queue[Finished | None],
+                 handoff: Handoff, stats: Stats, cfg: ServeConfig):
+        self.workers, self.sender, self.done, self.handoff, self.stats = workers, sender, done, handoff, stats
+        self.timeout_s = cfg.batch_timeout_s
+        self.started = len(workers)
+
+    def check(self) -> str | None:
+        """None while all is well; else why the daemon cannot go on."""
+        if not self.sender.is_alive():
+            return "the sender thread stopped: no answer can be published any more"
+        now = time.monotonic()
+        for i, w in enumerate(self.workers):
+            if not w.is_alive() and not w.abandoned and not self.handoff.closing:
+                return f"model worker {w.name} stopped unexpectedly"
+            busy = w.busy
+            if self.timeout_s and busy is not None and now - busy[0] > self.timeout_s:
+                self._replace(i, w)
+        return None
+
+    def _replace(self, i: int, w: Inference) -> None:
+        with w.lock:
+            if w.busy is None:  # it finished meanwhile
+                return
+            started, f = w.busy
+            w.abandoned = True
+        f = dataclasses.replace(f, output=TimeoutError(f"the model took longer than batch_timeout_s "
+                                                       f"({self.timeout_s:g} s)"))
+        self.sender.workers += 1  # the new worker's end counts too; the old one's is put now
+        self.done.put(f)
+        self.done.put(None)
+        self.stats.abandoned += 1
+        new = Inference(self.handoff, self.done, self.stats, self.started)
+        self.started += 1
+        new.start()
+        self.workers[i] = new
+        log.error("model worker %s stuck for %.1f s on a batch of %d messages: they are answered `internal`, "
+                  "%s takes its place", w.name, time.monotonic() - started, len(f.requests), new.name)

@@ -23,10 +23,10 @@ from typing import Any
 import msgpack
 import zmq
 
-from hush import protocol
+from hush import faults, protocol
 from hush.config import ServeConfig
 from hush.daemon.admission import QUEUE_FULL
-from hush.daemon.pipeline import Finished, Handoff, Inference, Sender, ServeError, attach
+from hush.daemon.pipeline import Finished, Handoff, Inference, Sender, ServeError, Watch, attach
 from hush.daemon.stats import MAX_TRACKED_STREAMS, Stats
 from hush.runtime.runner import Runner
 
@@ -78,6 +78,7 @@ class Server:
         self.runner = runner
         self.stats = Stats()
         self.should_exit = False
+        self.exit_code = 0  # 1 after a fatal fault inside (a thread that died)
         self.ready = threading.Event()  # set when both sockets are up and the model is warm
         self.input_endpoint = ""
         self.output_endpoint = ""
@@ -149,9 +150,12 @@ class Server:
         finally:
             if auth is not None:
                 auth.stop()
-            ctx.term()  # waits for the output socket's bounded linger
+            if self.exit_code:
+                ctx.destroy(linger=0)  # a thread that died may have left its socket open
+            else:
+                ctx.term()  # waits for the output socket's bounded linger
         log.info("stopped: %s", self.stats.summary(0))
-        return 0
+        return self.exit_code
 
     def _security(self, ctx: zmq.Context) -> tuple[Any, Any]:
         """CURVE on both sockets, with ZAP checking client keys against curve_clients_dir, when configured."""
@@ -213,7 +217,7 @@ class Server:
         for worker in inference:
             worker.start()
         self.ready.set()
-        self._loop(insock, control, handoff, workers)
+        self._loop(insock, control, handoff, Watch(inference, sender, done, handoff, self.stats, cfg))
 
         # Shutdown, in order:
         # 1. Stop taking input. Messages still queued in ZeroMQ were never read, so nothing is owed.
@@ -226,10 +230,12 @@ class Server:
         with handoff.cond:
             handoff.closing = True
             handoff.cond.notify_all()
+        # After a fatal fault, a few seconds at most: exiting non-zero beats hanging.
+        limit = 5.0 if self.exit_code else None
         for worker in inference:
-            worker.join()
+            worker.join(limit)
         # 3. The sender publishes it all, then closes its socket with a bounded linger.
-        sender.join()
+        sender.join(limit)
 
     def _open_input(self, ctx: zmq.Context, security: Any) -> tuple[zmq.Socket, zmq.Socket | None]:
         """The input socket (SUB or PULL) and the control socket (REP, if configured), bound or connected."""
@@ -254,9 +260,11 @@ class Server:
             raise
         return insock, control
 
-    def _loop(self, insock: zmq.Socket, control: zmq.Socket | None, handoff: Handoff, workers: int) -> None:
-        """The I/O thread until should_exit: read input, answer control requests, start reloads, log."""
+    def _loop(self, insock: zmq.Socket, control: zmq.Socket | None, handoff: Handoff, watch: Watch) -> None:
+        """The I/O thread until should_exit: read input, answer control requests, start reloads, log, and
+        watch the other threads (a stuck model worker is replaced; a dead thread ends the daemon, code 1)."""
         cfg = self.config
+        workers = len(watch.workers)
         backed_up = workers * cfg.max_batch  # a full batch waits for every worker
         poller = zmq.Poller()
         poller.register(insock, zmq.POLLIN)
@@ -280,6 +288,11 @@ class Server:
                     # so an overload still shows as `overloaded` drops, not as a backlog inside ZeroMQ.
                     per_window = self.stats.model_s / max(1, self.stats.model_windows)
                     time.sleep(min(cfg.backlog_nap_ms / 1000, waiting * per_window / workers / 2))
+            fatal = watch.check()
+            if fatal:
+                log.critical("%s; exiting with code 1", fatal)
+                self.exit_code, self.should_exit = 1, True
+                break
             if self._reload_requested:
                 self._reload_requested = False
                 log.info("SIGHUP: reloading %s", cfg.model or "the default model")
@@ -327,6 +340,14 @@ class Server:
                     handoff.errors.append(err)  # type: ignore[arg-type]
                     continue
                 k = len(req.samples)
+                try:
+                    faults.hit("handoff_in")
+                except Exception as exc:
+                    log.exception("handing a message to the model workers failed")
+                    self.stats.errors["internal"] += 1
+                    handoff.errors.append(protocol.encode_error("internal", f"the daemon failed to queue it: {exc}"
+                                                                [:200], req.topic, req.seq))
+                    continue
                 if not q.admit(req, k, req.received):
                     handoff.errors.append(self.stats.drop(req.topic, req.seq, k, QUEUE_FULL))
                     continue
@@ -352,10 +373,17 @@ class Server:
         assert runner is not None
         self.stats.received += 1
         try:
+            faults.hit("decode")
             win = protocol.decode_window(frames, runner.window, cfg.max_windows_per_message, cfg.max_extra_bytes)
         except protocol.ProtocolError as exc:
             self.stats.errors[exc.code] += 1
             return None, protocol.encode_error(exc.code, exc.detail, exc.topic, exc.seq)
+        except Exception as exc:  # a bug in decoding: this message gets `internal`, the daemon goes on
+            log.exception("decoding a message failed")
+            self.stats.errors["internal"] += 1
+            topic, seq, _ = protocol.peek(frames, runner.window)
+            return None, protocol.encode_error("internal", f"the daemon failed to decode it: {exc}"[:200], topic,
+                                               seq)
         win.received = time.perf_counter()
         self._check_seq(win.topic, win.seq)
         return win, None

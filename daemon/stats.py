@@ -4,7 +4,7 @@ the overload drops (drop), which two threads write under a lock."""
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, deque
 
 import numpy as np
 
@@ -12,6 +12,7 @@ from hush import protocol
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+LATENCIES_KEPT = 100_000  # the summary's percentiles are over the latest this many windows at most
 MAX_TRACKED_STREAMS = 100_000  # per-stream counters (drops, seq gaps) stop adding streams past this many
 
 
@@ -26,13 +27,16 @@ class Stats:
         self.seq_gaps: Counter[str] = Counter()  # windows missing between seqs, by stream (I/O thread)
         self.reloads: Counter[str] = Counter()  # model reloads: ok / refused
         self.messages_out = 0  # answered messages (sender thread)
+        self.unsent = 0  # answers or errors ZeroMQ would not take (sender thread; logged each time)
+        self.abandoned = 0  # model workers stuck past batch_timeout_s, replaced (I/O thread)
         self.windows_out = 0
         self.batches = 0
         self.batch_windows = 0
         self.model_s = 0.0  # time in the model, scaling included (sender thread, from the workers' reports)
         self.model_windows = 0
         self._lock = threading.Lock()
-        self._latencies_s: list[float] = []
+        # Since the last summary; bounded, so a daemon with summaries off (stats_interval_s = 0) does not grow.
+        self._latencies_s: deque[float] = deque(maxlen=LATENCIES_KEPT)
         # Cumulative histograms for /metrics (counts per bucket, the last one is +Inf).
         self.latency_hist = np.zeros(len(LATENCY_BUCKETS_S) + 1, np.int64)
         self.latency_sum_s = 0.0
@@ -62,7 +66,7 @@ class Stats:
 
     def take_latencies(self) -> np.ndarray:
         with self._lock:
-            values, self._latencies_s = self._latencies_s, []
+            values, self._latencies_s = self._latencies_s, deque(maxlen=LATENCIES_KEPT)
         return np.asarray(values)
 
     def summary(self, queue_depth: int) -> str:

@@ -53,6 +53,8 @@ class ServeConfig:
     backlog_nap_ms: float = _f(5.0, "while a full batch waits for every model worker, the input thread reads this "
                                "often at most (fewer wake-ups taking the model's CPU); 0 reads at once", min=0.0,
                                max=50.0)
+    batch_timeout_s: float = _f(30.0, "a model worker still on one batch after this long is abandoned: the batch is "
+                                "answered `internal` and a new worker takes its place; 0: never", min=0.0)
     hwm: int = _f(100_000, "ZeroMQ high-water mark, in messages, on both sockets", min=1)
     linger_ms: int = _f(2000, "on exit, how long unsent output may hold the process", min=0)
     stats_interval_s: float = _f(10.0, "seconds between summary log lines; 0 turns them off", min=0.0)

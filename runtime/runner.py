@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hush import modelfile, scaling
+from hush import faults, modelfile, scaling
 from hush.runtime.lite import Lite, convert
 from hush.runtime.tfenv import tensorflow
 
@@ -154,10 +154,15 @@ class Runner:
             b = next(s for s in self.buckets if s >= m)
             if b != m:
                 chunk = np.concatenate([chunk, np.zeros((b - m, self.window), np.float32)])
+            faults.hit("engine")
+            faults.hit(f"engine:{self.choice[b]}")
             out[start:start + m] = self._call_for[b](chunk)[:m]
         return out
 
     def denoise(self, x: np.ndarray) -> np.ndarray:
         """Denoised windows, in the input's units, for x (n, W) float64."""
+        faults.hit("scale")
         z, state = scaling.forward(x, self.scaling)
-        return scaling.inverse(self.run_scaled(z), state)
+        y = self.run_scaled(z)
+        faults.hit("inverse")
+        return scaling.inverse(y, state)
