@@ -86,6 +86,7 @@ class Server:
         self.handoff: Handoff | None = None
         self._reload_requested = False
         self._reloading: threading.Thread | None = None
+        self._pending_reply: dict[str, Any] | None = None  # a reload's control reply, sent once it is done
         self._last_seq: dict[bytes, int] = {}
         self._gap_logs = 0
 
@@ -275,7 +276,9 @@ class Server:
         accepted: list[tuple[protocol.Request | None, list[bytes] | None]] = []
         while not self.should_exit:
             events = dict(poller.poll(100))
-            if control is not None and control in events:
+            if control is not None and self._pending_reply is not None:
+                self._reply_when_reloaded(control)
+            elif control is not None and control in events:
                 self._control(control)
             if insock in events and self._drain(insock, handoff, accepted) and cfg.backlog_nap_ms:
                 waiting = len(handoff.queue)
@@ -412,7 +415,12 @@ class Server:
             cmd = req.get("cmd")
             if cmd == "reload":
                 model = req.get("model")
-                reply = self.reload(model if isinstance(model, str) else None, wait=True)
+                reply = self.reload(model if isinstance(model, str) else None)
+                if reply.get("detail") == "still loading":
+                    # Loading and warming take seconds: the reply leaves when it is done (_reply_when_reloaded),
+                    # and meanwhile this thread goes on reading input. REP takes no request until then.
+                    self._pending_reply = reply
+                    return
             elif cmd == "stats":
                 reply = {"ok": True, **self.counters()}
             else:
@@ -420,6 +428,11 @@ class Server:
         except Exception as exc:
             reply = {"ok": False, "detail": f"bad request: {exc}"}
         sock.send(msgpack.packb(reply))
+
+    def _reply_when_reloaded(self, sock: zmq.Socket) -> None:
+        if self._pending_reply is not None and not (self._reloading and self._reloading.is_alive()):
+            reply, self._pending_reply = self._pending_reply, None
+            sock.send(msgpack.packb(reply))
 
     def counters(self) -> dict[str, Any]:
         s = self.stats
