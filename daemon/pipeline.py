@@ -47,7 +47,8 @@ def attach(sock: zmq.Socket, endpoint: str, mode: str, what: str) -> str:
         sock.connect(endpoint)
         return endpoint
     except zmq.ZMQError as exc:
-        raise ServeError(f"cannot {mode} the {what} socket to {endpoint}: {exc}") from None
+        hint = "" if "://" in endpoint else "; endpoints look like tcp://127.0.0.1:5555"
+        raise ServeError(f"cannot {mode} the {what} socket to {endpoint}: {exc}{hint}") from None
 
 
 def rules_for(cfg: ServeConfig) -> Rules:

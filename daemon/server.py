@@ -23,7 +23,7 @@ from typing import Any
 import msgpack
 import zmq
 
-from hush import faults, protocol
+from hush import faults, modelfile, protocol
 from hush.config import ServeConfig
 from hush.daemon.admission import QUEUE_FULL
 from hush.daemon.pipeline import Finished, Handoff, Inference, Sender, ServeError, Watch, attach
@@ -47,6 +47,40 @@ def load_runner(cfg: ServeConfig, path: str | Path | None = None) -> Runner:
     intra = cfg.intra_op_threads or (1 if workers > 1 else 0)
     return Runner.load(path or cfg.model or DEFAULT_MODEL, cfg.max_batch, engine=cfg.engine, intra_op_threads=intra,
                        inter_op_threads=cfg.inter_op_threads, workers=workers)
+
+
+def preflight(cfg: ServeConfig) -> None:
+    """Everything that can be checked without the model, checked first, so a wrong endpoint, a port in use
+    or a missing file fails within a second, naming it: each endpoint is bound (or connected) once on a
+    throwaway socket, the metrics port likewise, the model file's metadata and the CURVE files read."""
+    import socket
+
+    from hush.paths import DEFAULT_MODEL
+
+    ctx = zmq.Context()
+    try:
+        for what, endpoint, mode in (("input", cfg.input, cfg.input_mode), ("output", cfg.output, cfg.output_mode),
+                                     ("control", cfg.control, "bind")):
+            if endpoint:
+                sock = ctx.socket(zmq.PUB)
+                try:
+                    attach(sock, endpoint, mode, what)
+                finally:
+                    sock.close(linger=0)
+    finally:
+        ctx.term()
+    if cfg.metrics_port:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", cfg.metrics_port))
+            except OSError as exc:
+                raise ServeError(f"cannot serve /metrics on 127.0.0.1:{cfg.metrics_port} (metrics_port): "
+                                 f"{exc.strerror or exc}") from None
+    modelfile.read_meta(cfg.model or DEFAULT_MODEL)
+    for key in ("curve_secret_key", "curve_clients_dir"):
+        path = getattr(cfg, key)
+        if path and not Path(path).exists():
+            raise ServeError(f"{key} {path} does not exist")
 
 
 class _AllowedKeys:
@@ -139,6 +173,7 @@ class Server:
     def run(self, install_signals: bool = True) -> int:
         cfg = self.config
         if self.runner is None:
+            preflight(cfg)  # seconds before the model loads, not after
             self.runner = load_runner(cfg)
         if install_signals:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -204,11 +239,16 @@ class Server:
                 done.put(None)
             sender.join()
             raise
-        metrics = None
-        if cfg.metrics_port:
-            from hush.daemon.metrics import serve_metrics
-
-            metrics = serve_metrics(cfg.metrics_port, self)
+        try:
+            metrics = self._start_metrics()
+        except ServeError:  # the port was taken since the preflight: stop cleanly
+            insock.close(linger=0)
+            if control is not None:
+                control.close(linger=0)
+            for _ in range(workers):
+                done.put(None)
+            sender.join()
+            raise
         log.info("serving model %s (window %d, scaling %s): input %s (%s, %s), output %s (%s), max_batch %d, "
                  "max_wait_ms %g, %d model workers%s%s", runner.model_id, runner.window, runner.scaling,
                  self.input_endpoint, cfg.input_type, cfg.input_mode, self.output_endpoint, cfg.output_mode,
@@ -237,6 +277,19 @@ class Server:
             worker.join(limit)
         # 3. The sender publishes it all, then closes its socket with a bounded linger.
         sender.join(limit)
+
+    def _start_metrics(self) -> Any:
+        """Prometheus /metrics on 127.0.0.1:metrics_port (None when off); ServeError names a port in use."""
+        port = self.config.metrics_port
+        if not port:
+            return None
+        from hush.daemon.metrics import serve_metrics
+
+        try:
+            return serve_metrics(port, self)
+        except OSError as exc:
+            raise ServeError(f"cannot serve /metrics on 127.0.0.1:{port} (metrics_port): {exc.strerror or exc}") \
+                from None
 
     def _open_input(self, ctx: zmq.Context, security: Any) -> tuple[zmq.Socket, zmq.Socket | None]:
         """The input socket (SUB or PULL) and the control socket (REP, if configured), bound or connected."""
