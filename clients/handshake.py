@@ -42,7 +42,8 @@ class Handshake:
             return (f"nothing answered at {endpoint}: no daemon runs there, or it listens on another endpoint"
                     if zmq.EVENT_LISTENING not in seen else f"nothing connected to {endpoint}")
         if zmq.EVENT_HANDSHAKE_SUCCEEDED not in seen:  # a peer of a type that does not pair with this socket
-            return f"{endpoint} took the connection and dropped it at the handshake: {mismatch_hint}"
+            return (f"{endpoint} took the connection and dropped it at the handshake: {mismatch_hint}; or CURVE "
+                    "is on at one end only")
         return f"connected to {endpoint}, but {waited_for} never came"
 
     def done(self) -> None:

@@ -33,6 +33,10 @@ class StatsCollector:
         yield _labelled("hush_windows_dropped", "Windows dropped under overload", "stream", s.dropped)
         yield _labelled("hush_seq_gap_windows", "Windows missing between seqs", "stream", s.seq_gaps)
         yield _labelled("hush_reloads", "Model reloads", "result", s.reloads)
+        yield CounterMetricFamily("hush_messages_unsent", "Answers or errors ZeroMQ would not take (logged)",
+                                  s.unsent)
+        yield CounterMetricFamily("hush_workers_abandoned", "Model workers stuck past batch_timeout_s, replaced",
+                                  s.abandoned)
         yield GaugeMetricFamily("hush_queue_windows", "Windows waiting for the model",
                                 len(srv.handoff.queue) if srv.handoff else 0)
         yield GaugeMetricFamily("hush_ready", "1 when both sockets are up and the model is warm",

@@ -493,6 +493,7 @@ class Server:
         return {"model": runner.model_id if runner else None, "received": s.received,
                 "messages_in": s.messages_in, "messages_out": s.messages_out, "windows_in": s.windows_in,
                 "windows_out": s.windows_out, "errors": dict(s.errors), "dropped": sum(s.dropped.values()),
-                "seq_gaps": sum(s.seq_gaps.values()), "reloads": dict(s.reloads),
+                "seq_gaps": sum(s.seq_gaps.values()), "reloads": dict(s.reloads), "unsent": s.unsent,
+                "workers_abandoned": s.abandoned,
                 "queue": len(self.handoff.queue) if self.handoff else 0}
 

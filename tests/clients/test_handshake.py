@@ -47,7 +47,8 @@ def test_curve_on_one_side_and_an_unlisted_key(tiny_runner: Any, tmp_path: Path,
     curve = (str(stranger_secret), str(tmp_path / "server.key"))
     with running(tiny_runner, curve_secret_key=str(server_secret), curve_clients_dir=str(allowed)) as srv:
         with Publisher(srv.input_endpoint, "s") as pub:
-            assert "does not match: the daemon uses CURVE and this client does not" in why(pub)
+            said = why(pub)  # ZeroMQ usually reports the mechanism mismatch; under load it may only drop the link
+            assert "the daemon uses CURVE and this client does not" in said or "CURVE is on at one end only" in said
         with caplog.at_level(logging.WARNING, logger="hush.serve"), \
                 Publisher(srv.input_endpoint, "s", curve=curve) as pub:
             assert "refused this client's CURVE key" in why(pub)
