@@ -30,8 +30,11 @@ class StatsCollector:
         yield CounterMetricFamily("hush_windows_in", "Windows accepted", s.windows_in)
         yield CounterMetricFamily("hush_windows_out", "Windows answered denoised", s.windows_out)
         yield _labelled("hush_errors", "Messages answered with an error, by code", "code", s.errors)
-        yield _labelled("hush_windows_dropped", "Windows dropped under overload", "stream", s.dropped)
-        yield _labelled("hush_seq_gap_windows", "Windows missing between seqs", "stream", s.seq_gaps)
+        n = srv.config.metrics_streams  # a label per stream would be a series per stream per scrape
+        yield _labelled("hush_windows_dropped", "Windows dropped under overload (largest streams)", "stream",
+                        s.dropped.top(n))
+        yield _labelled("hush_seq_gap_windows", "Windows missing between seqs (largest streams)", "stream",
+                        s.seq_gaps.top(n))
         yield _labelled("hush_reloads", "Model reloads", "result", s.reloads)
         yield CounterMetricFamily("hush_messages_unsent", "Answers or errors ZeroMQ would not take (logged)",
                                   s.unsent)

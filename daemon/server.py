@@ -27,7 +27,8 @@ from hush import faults, modelfile, protocol
 from hush.config import ServeConfig
 from hush.daemon.admission import QUEUE_FULL
 from hush.daemon.pipeline import Finished, Handoff, Inference, Sender, ServeError, Watch, attach
-from hush.daemon.stats import MAX_TRACKED_STREAMS, Stats
+from hush.daemon.stats import Stats
+from hush.daemon.streams import SeqTracker
 from hush.runtime.runner import Runner
 
 __all__ = ["Server", "ServeError"]
@@ -110,7 +111,7 @@ class Server:
     def __init__(self, config: ServeConfig, runner: Runner | None = None):
         self.config = config
         self.runner = runner
-        self.stats = Stats()
+        self.stats = Stats(config.max_streams)
         self.should_exit = False
         self.exit_code = 0  # 1 after a fatal fault inside (a thread that died)
         self.ready = threading.Event()  # set when both sockets are up and the model is warm
@@ -121,7 +122,7 @@ class Server:
         self._reload_requested = False
         self._reloading: threading.Thread | None = None
         self._pending_reply: dict[str, Any] | None = None  # a reload's control reply, sent once it is done
-        self._last_seq: dict[bytes, int] = {}
+        self._seqs = SeqTracker(config.max_streams, config.stream_idle_s)
         self._gap_logs = 0
 
     # --- signals and reload ------------------------------------------------------------------------------
@@ -446,15 +447,9 @@ class Server:
 
     def _check_seq(self, topic: bytes, seq: int) -> None:
         """Count and log windows missing between a stream's seqs (lost before they reached the daemon)."""
-        last = self._last_seq.get(topic)
-        if last is None and len(self._last_seq) >= MAX_TRACKED_STREAMS:
-            self._last_seq.clear()  # bounded memory against a flood of stream ids
-        self._last_seq[topic] = seq
-        if last is None or seq <= last:  # first sight, or the sender restarted its counter
-            return
-        missing = seq - last - 1
+        missing, last = self._seqs.see(topic, seq, time.monotonic())
         if missing:
-            self.stats.seq_gaps[topic.decode()] += missing
+            self.stats.seq_gaps.add(topic.decode(), missing)
             if self._gap_logs < 10:  # at most 10 lines per summary interval
                 self._gap_logs += 1
                 log.warning("stream %s: %d window(s) missing between seq %d and %d", topic.decode(), missing, last,

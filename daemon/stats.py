@@ -9,22 +9,22 @@ from collections import Counter, deque
 import numpy as np
 
 from hush import protocol
+from hush.daemon.streams import BoundedCounter
 
 LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 LATENCIES_KEPT = 100_000  # the summary's percentiles are over the latest this many windows at most
-MAX_TRACKED_STREAMS = 100_000  # per-stream counters (drops, seq gaps) stop adding streams past this many
 
 
 class Stats:
-    def __init__(self) -> None:
+    def __init__(self, max_streams: int = 100_000) -> None:
         self.received = 0  # every message read from the input socket, good or bad (I/O thread)
         self.messages_in = 0  # accepted input messages (I/O thread)
         self.windows_in = 0  # accepted windows (I/O thread)
         # rejected messages by code (I/O thread; 'internal': sender; 'overloaded': drop)
         self.errors: Counter[str] = Counter()
-        self.dropped: Counter[str] = Counter()  # windows dropped under overload, by stream (drop)
-        self.seq_gaps: Counter[str] = Counter()  # windows missing between seqs, by stream (I/O thread)
+        self.dropped = BoundedCounter(max_streams)  # windows dropped under overload, by stream (drop)
+        self.seq_gaps = BoundedCounter(max_streams)  # windows missing between seqs, by stream (I/O thread)
         self.reloads: Counter[str] = Counter()  # model reloads: ok / refused
         self.messages_out = 0  # answered messages (sender thread)
         self.unsent = 0  # answers or errors ZeroMQ would not take (sender thread; logged each time)
@@ -45,14 +45,12 @@ class Stats:
     def drop(self, topic: bytes | None, seq: int | None, windows: int, why: str) -> list[bytes]:
         """One message refused under overload (daemon/admission.py says when): count it and make its
         `overloaded` error reply; `why` says which limit it met. The I/O thread (queue full) and the model
-        workers (waited too long) both drop, so under the lock. Past MAX_TRACKED_STREAMS distinct streams,
-        new ones count as "(other streams)"."""
+        workers (waited too long) both drop, so under the lock. Past max_streams distinct streams, new ones
+        count as "(other streams)"."""
         stream = topic.decode() if topic else "(unreadable)"
         with self._lock:
             self.errors["overloaded"] += 1
-            if stream not in self.dropped and len(self.dropped) >= MAX_TRACKED_STREAMS:
-                stream = "(other streams)"
-            self.dropped[stream] += windows
+            self.dropped.add(stream, windows)
         return protocol.encode_error("overloaded", f"the daemon is over capacity: {why}; this message was dropped",
                                      topic, seq)
 

@@ -53,6 +53,12 @@ class ServeConfig:
     backlog_nap_ms: float = _f(5.0, "while a full batch waits for every model worker, the input thread reads this "
                                "often at most (fewer wake-ups taking the model's CPU); 0 reads at once", min=0.0,
                                max=50.0)
+    max_streams: int = _f(100_000, "streams whose seq (and drop and gap counts) are tracked one by one; past it the "
+                          "least recently seen is forgotten, and counts go to '(other streams)'", min=1)
+    stream_idle_s: float = _f(3600.0, "a stream silent this long is forgotten (its next seq starts afresh); 0: never",
+                              min=0.0)
+    metrics_streams: int = _f(20, "per-stream series in /metrics: the largest this many, the rest summed as "
+                              "'(other streams)'", min=0, max=10_000)
     batch_timeout_s: float = _f(30.0, "a model worker still on one batch after this long is abandoned: the batch is "
                                 "answered `internal` and a new worker takes its place; 0: never", min=0.0)
     hwm: int = _f(100_000, "ZeroMQ high-water mark, in messages, on both sockets", min=1)
