@@ -17,6 +17,10 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     workers = resolve_workers(sc.workers)
     if args.overload:
         overload.overload(args.overload, args.out_dir, model)
+    elif args.soak:
+        from hush.tools.soak import soak
+
+        soak(args.soak, args.out_dir, model, streams=args.streams)
     elif args.models:
         model_timing.compare_models(args.models, sc.max_batch, workers)
     elif args.scale_out:
@@ -30,7 +34,8 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
 @command("bench", "measure the model, the daemon and the whole path on this machine; print ratios",
          "hush bench --out-dir bench-out\n  hush bench --quick --max-batch 128\n  hush bench --overload 60\n"
-         "  hush bench --models old.keras new.keras\n  hush bench --scale-out 2", run_bench)
+         "  hush bench --models old.keras new.keras\n  hush bench --scale-out 2\n  hush bench --soak 1800",
+         run_bench)
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-dir", default="bench-out", help="where bench.json and latency.png go")
     p.add_argument("--seconds", type=float, default=4.0, help="length of each offered-load run")
@@ -38,6 +43,9 @@ def _bench(p: argparse.ArgumentParser) -> None:
     settings(p, "serve", "model", "max_batch", "max_wait_ms", "engine", "intra_op_threads", "workers")
     p.add_argument("--overload", type=float, metavar="SECONDS",
                    help="instead: 3x capacity for SECONDS, then a light load; memory, drops, latency, recovery")
+    p.add_argument("--soak", type=float, metavar="SECONDS",
+                   help="instead: 0.7x capacity on many streams for SECONDS; memory and latency per minute, slopes")
+    p.add_argument("--streams", type=int, default=1000, help="with --soak: distinct stream ids")
     p.add_argument("--models", nargs="+", metavar="MODEL",
                    help="instead: each model alone at its best setting, windows/s as a ratio to the first")
     p.add_argument("--scale-out", type=int, metavar="N",

@@ -36,6 +36,7 @@ class Load:
     push: bool = False  # PUSH (lossless, for --input-type pull) instead of a publisher
     bind: bool = False  # bind instead of connecting (several daemons connect to one PUSH)
     count: int = 0  # with a rate of 0: how many messages
+    stamp: bool = False  # each message carries its send time (pass-through "ts", perf_counter): for long runs
     topics: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -46,7 +47,8 @@ class Load:
 
     def frames(self, i: int, samples: np.ndarray) -> list[bytes]:
         """Message i: stream i mod streams, its seq i div streams, k windows of `samples`."""
-        return protocol.encode_window(self.topics[i % self.streams], i // self.streams, samples, "<f4")
+        extra = {"ts": time.perf_counter()} if self.stamp else {}
+        return protocol.encode_window(self.topics[i % self.streams], i // self.streams, samples, "<f4", **extra)
 
 
 def _socket(ctx: zmq.Context, load: Load) -> zmq.Socket:
@@ -73,7 +75,7 @@ def generate(load: Load, result: Any) -> None:
     n = load.messages()
     # Packed before the clock starts when it fits: the generator shares the daemon's cores, so it does as
     # little as it can while the load runs.
-    packed = [load.frames(i, samples) for i in range(n)] if n <= PACK_AHEAD_MAX else None
+    packed = [load.frames(i, samples) for i in range(n)] if n <= PACK_AHEAD_MAX and not load.stamp else None
     sent = np.zeros(n)
     i, cpu = 0, time.process_time()
     for rate, seconds in load.phases:

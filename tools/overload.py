@@ -39,7 +39,10 @@ class MemoryWatch:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((round(time.monotonic() - self._t0, 1), self._proc.memory_info().rss / 2**20))
+            try:
+                self.samples.append((round(time.monotonic() - self._t0, 1), self._proc.memory_info().rss / 2**20))
+            except psutil.NoSuchProcess:  # the daemon has exited
+                return
             self._stop.wait(1.0)
 
     def stop(self) -> list[tuple[float, float]]:
