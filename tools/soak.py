@@ -1,6 +1,7 @@
 """`hush bench --soak SECONDS`: months of uptime, compressed. A steady load at 0.7 of the model's capacity
-(8 windows a message) over many streams for SECONDS; the daemon's memory (RSS, every second) and the served latency, per minute,
-with their slopes after the first minute (warm-up). What a leak or a slow drift would show."""
+(8 windows a message) over many streams for SECONDS; the daemon's memory (RSS, every second) and the
+served latency, per minute, with their slopes after the first minute (warm-up). What a leak or a slow
+drift would show."""
 
 from __future__ import annotations
 
