@@ -1,5 +1,5 @@
 """The daemon (`hush serve`). Files: server.py (lifecycle, signals, reload, control, and the I/O thread that
 reads and decodes input), admission.py (the queue's rules: limit, drops, age; pure, clock-injected),
 batcher.py (the micro-batching rule; pure, clock-injected), pipeline.py (the model workers and the sender
-thread, and what passes between them), stats.py (counters and the summary line), metrics.py (Prometheus
-/metrics)."""
+thread, what passes between them, and the watchdog over them), streams.py (per-stream state, bounded: seq
+tracking and counters), stats.py (counters and the summary line), metrics.py (Prometheus /metrics)."""

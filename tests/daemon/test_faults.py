@@ -87,9 +87,9 @@ def test_a_stage_that_hangs_is_answered_and_its_worker_replaced(tiny_runner: Any
         try:
             hang()
         except RuntimeError:
-            time.sleep(3.0)  # far past batch_timeout_s, once
+            time.sleep(4.0)  # far past batch_timeout_s, once
     faults.HOOKS["engine"] = slow
-    with running(tiny_runner, batch_timeout_s=0.5) as srv:
+    with running(tiny_runner, batch_timeout_s=1.0) as srv:
         got = exchange(srv)
         assert srv.stats.abandoned == 1
     errors = [m for m in got if m.is_error]

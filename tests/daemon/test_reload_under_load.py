@@ -37,6 +37,8 @@ def test_reload_under_load_keeps_answering_and_loses_nothing(tiny_runner: Any, t
     seqs = sorted(load.seq_of(body) for _, _, body in arrivals)
     assert seqs == list(range(spec.messages()))  # every window answered once, none lost
     gaps = np.diff([t for t, _, _ in arrivals])
-    assert gaps.max() < 1.0, f"answers stopped for {gaps.max():.2f} s during the reload"
+    # The old daemon stopped reading for the whole reload (~8 s here, three engines warmed) and lost windows;
+    # a loose bound keeps a slow CI machine from failing this.
+    assert gaps.max() < 3.0, f"answers stopped for {gaps.max():.2f} s during the reload"
     assert counters["received"] == counters["messages_out"] + sum(counters["errors"].values())
     assert counters["reloads"] == {"ok": 1}
