@@ -154,8 +154,9 @@ class Runner:
             b = next(s for s in self.buckets if s >= m)
             if b != m:
                 chunk = np.concatenate([chunk, np.zeros((b - m, self.window), np.float32)])
-            faults.hit("engine")
-            faults.hit(f"engine:{self.choice[b]}")
+            if faults.HOOKS:  # tests only: no string is built per call otherwise
+                faults.hit("engine")
+                faults.hit(f"engine:{self.choice[b]}")
             out[start:start + m] = self._call_for[b](chunk)[:m]
         return out
 
