@@ -1,4 +1,5 @@
-"""`hush serve`, and the commands that act on a running daemon or its security: `hush ctl`, `hush keys`."""
+"""`hush serve`, `hush route` (several daemons behind one input), and the commands that act on a running daemon
+or its security: `hush ctl`, `hush keys`."""
 
 from __future__ import annotations
 
@@ -28,6 +29,32 @@ def run_serve(args: argparse.Namespace, cfg: hconfig.Config) -> int:
          run_serve)
 def _serve(p: argparse.ArgumentParser) -> None:
     settings(p, "serve", *SERVE_SETTINGS)
+
+
+def run_route(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    import signal
+
+    from hush.daemon.router import Router
+
+    rc = configured(args, cfg, "route")
+    setup_logging(args.quiet, "text")
+    router = Router(rc)
+
+    def stop(sig: int, frame: object) -> None:
+        router.should_exit = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    return router.run()
+
+
+@command("route", "one input in front of several daemons, each stream kept on one daemon (answers in seq order)",
+         "hush serve --input-type pull --input tcp://127.0.0.1:5600 --output tcp://127.0.0.1:5601 &\n"
+         "  hush serve --input-type pull --input tcp://127.0.0.1:5610 --output tcp://127.0.0.1:5611 &\n"
+         "  hush route --daemons tcp://127.0.0.1:5600=tcp://127.0.0.1:5601 tcp://127.0.0.1:5610=tcp://127.0.0.1:5611",
+         run_route)
+def _route(p: argparse.ArgumentParser) -> None:
+    settings(p, "route", "input", "input_type", "output", "daemons", "heartbeat_s", "stats_interval_s")
 
 
 def run_ctl(args: argparse.Namespace, cfg: hconfig.Config) -> int:

@@ -140,7 +140,7 @@ class TrainConfig:
                                  max=1.0)
     rate: float = _f(360.0, "sampling rate (Hz) that hum (50/60 Hz) and wander (< 0.5 Hz) are placed by", min=1.0)
     snr_db_min: float = _f(-5.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
-    snr_db_max: float = _f(45.0, "highest input SNR, dB", min=-40.0, max=80.0)
+    snr_db_max: float = _f(60.0, "highest input SNR, dB", min=-40.0, max=80.0)
     noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = ['seed'])", min=0.0)
     self_supervision: str = _f("recorrupt", "with --noisy: recorrupt (fresh noise at the recording's estimated "
                                "level; white noise) or blind-spot (hidden samples; any independent noise)",
@@ -149,6 +149,8 @@ class TrainConfig:
                      "the file's only column (several are an error)")
     clean_hop: int = _f(10, "with --clean: samples between window starts", min=1)
     clean_copies: int = _f(4, "with --clean: noisy copies of each window", min=1, max=100)
+    fresh_noise: bool = _f(True, "with --clean: every epoch draws new noise for each window (a recording's "
+                           "windows are seen many times, and noise drawn once is learnt by heart)")
     architecture: str = _f("dilated", "network shape", choices=("dilated", "seed"))
     filters: int = _f(32, "channels of the hidden layers (dilated)", min=1, max=1024)
     kernel_size: int = _f(7, "kernel size (dilated)", min=1, max=255)
@@ -174,8 +176,24 @@ class TrainConfig:
     tensorboard_dir: str = _f("", "if set: TensorBoard logs go there")
 
 
+@dataclass(frozen=True)
+class RouteConfig:
+    input: str = _f("tcp://127.0.0.1:5555", "where sensors send windows (bound: SUB, or PULL with input_type pull)")
+    input_type: str = _f("sub", "sub: sensors PUB (a window no daemon can take is answered at once); pull: sensors "
+                         "PUSH (held back until a daemon can take it)", choices=("sub", "pull"))
+    output: str = _f("tcp://127.0.0.1:5556", "where every daemon's answers come out in each stream's order (XPUB, "
+                     "bound): subscribers connect here")
+    daemons: list[str] = _f([], "each daemon as INPUT=OUTPUT (its PULL input, bound with input_type pull, and its "
+                            "output), e.g. tcp://10.0.0.2:5600=tcp://10.0.0.2:5601", empty=True)
+    heartbeat_s: float = _f(2.0, "a daemon whose connection is silent this long is gone (ZeroMQ heartbeats): its "
+                            "windows in flight are answered `lost` and its streams move", min=0.1, max=600.0)
+    hwm: int = _f(100_000, "ZeroMQ high-water mark, in messages, on every socket", min=1)
+    stats_interval_s: float = _f(10.0, "seconds between summary log lines; 0 turns them off", min=0.0)
+
+
 SECTIONS: dict[str, type] = {
     "serve": ServeConfig,
+    "route": RouteConfig,
     "publish": PublishConfig,
     "subscribe": SubscribeConfig,
     "record": RecordConfig,
@@ -194,6 +212,7 @@ REPLACED: dict[tuple[type, str], str] = {
 @dataclass(frozen=True)
 class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
+    route: RouteConfig = field(default_factory=RouteConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     subscribe: SubscribeConfig = field(default_factory=SubscribeConfig)
     record: RecordConfig = field(default_factory=RecordConfig)
@@ -244,7 +263,7 @@ def check_value(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
             raise bad()
     elif typ in ("list[str]", "list[int]"):
         item = str if typ == "list[str]" else int
-        if not isinstance(value, list) or not value or not all(
+        if not isinstance(value, list) or not (value or rules.get("empty")) or not all(
             isinstance(v, item) and not isinstance(v, bool) for v in value
         ):
             raise bad()

@@ -45,6 +45,7 @@ ERROR_CODES = {
     "too_large": "the pass-through keys are larger than the daemon allows",
     "overloaded": "the daemon was over capacity and dropped this message (SUB input only)",
     "internal": "the daemon failed to denoise this window",
+    "lost": "hush route: the daemon holding this window went away before answering, or none was up to take it",
 }
 
 
@@ -100,7 +101,7 @@ def _unpack(payload: bytes) -> Any:
         raise ValueError("the frame is truncated" if truncated else "the frame is not msgpack") from None
 
 
-def _peek_map(payload: bytes) -> dict[Any, Any] | None:
+def peek_map(payload: bytes) -> dict[Any, Any] | None:
     try:
         obj = _unpack(payload)
     except ValueError:
@@ -115,13 +116,13 @@ def decode_window(
     the stream id and seq whenever they can be read, so the error reaches the sender's subscribers)."""
     if len(frames) != 2:
         topic = frames[0] if frames and TOPIC_RE.fullmatch(frames[0]) else None
-        m = _peek_map(frames[1]) if len(frames) > 1 else None
+        m = peek_map(frames[1]) if len(frames) > 1 else None
         raise ProtocolError("bad_frames", f"expected 2 frames (topic, map), got {len(frames)}", topic,
                             _seq(m) if m else None)
     topic, payload = frames
     if not TOPIC_RE.fullmatch(topic):
         shown = topic[:40].decode("utf-8", "replace")
-        m = _peek_map(payload)
+        m = peek_map(payload)
         raise ProtocolError("bad_topic", f"topic {shown!r} must be 1-128 characters from [A-Za-z0-9._:/-]", None,
                             _seq(m) if m else None)
     try:
@@ -206,7 +207,7 @@ def peek(frames: list[bytes], window: int) -> tuple[bytes | None, int | None, in
     topic = frames[0] if frames and TOPIC_RE.fullmatch(frames[0]) else None
     if topic is None or len(frames) != 2:
         return topic, None, 1
-    obj = _peek_map(frames[1])
+    obj = peek_map(frames[1])
     if obj is None:
         return topic, None, 1
     raw, dtype = obj.get("samples"), obj.get("dtype")
