@@ -24,11 +24,14 @@ def _col(rng: np.random.Generator, lo: float, hi: float, n: int) -> np.ndarray:
 
 
 def _tone_freq(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
-    """Log-uniform in 0.3 .. 2.5 fmax cycles per window (at most 0.4 W): as many slow tones as fast ones, and
-    fast ones well above the other families' fmax, so that a strong tone anywhere below Nyquist is something
-    the model has seen as signal (not only as hum)."""
-    top = min(2.5 * fmax, 0.4 * w)
-    return np.exp(_col(rng, np.log(0.3), np.log(max(top, 0.31)), n))
+    """Three tones in four log-uniform in 0.3 .. 2.5 fmax cycles per window (as many slow tones as fast
+    ones), the fourth uniform from there up to 0.48 W (3 samples a cycle and less; Nyquist is 0.5 W): no
+    tone a sensor can carry lies outside training, so a strong tone anywhere is something the model has
+    seen as signal (not only as hum)."""
+    low = min(2.5 * fmax, 0.48 * w)
+    f = np.exp(_col(rng, np.log(0.3), np.log(max(low, 0.31)), n))
+    fast = rng.uniform(low, 0.48 * w, (n, 1))
+    return np.where(rng.random((n, 1)) < 0.25, fast, f)
 
 
 def sines(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:

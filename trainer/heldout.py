@@ -1,6 +1,6 @@
 """Signal families that no default recipe trains on: `hush eval` scores on them to measure how a model
 does on shapes it never saw. Each is another generator than any in trainer/data.py, and several go
-beyond the training ranges (frequencies above the default freq_max, true discontinuities, a heartbeat).
+beyond the training ranges (fast carriers that start and stop, true discontinuities, a heartbeat).
 
 A test keeps these names out of the default [train] families and out of trainer/data.py's FAMILIES.
 """
@@ -68,13 +68,17 @@ def bumps(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
     return out
 
 
-def sines_hi(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
-    """1-2 sines at 40-55 cycles per window (2.7-3.75 samples a cycle): above any tone the default trains on
-    (at most 2.5 x freq_max = 40)."""
-    u = _u(n, w)
-    out = np.sin(2 * np.pi * _col(rng, 40, 55, n) * u + _col(rng, 0, 6.3, n))
-    return out + (rng.random((n, 1)) < 0.5) * _col(rng, 0.2, 1, n) * np.sin(
-        2 * np.pi * _col(rng, 40, 55, n) * u + _col(rng, 0, 6.3, n))
+def packets(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
+    """1-2 tone bursts (a vibration sensor's impacts, an echo): a carrier at 30-70 cycles per window (2.1-5
+    samples a cycle) under a Gaussian envelope 8-40 samples wide, silence around it. No training family has
+    a fast carrier that starts and stops inside the window."""
+    idx, u, out = np.arange(w), _u(n, w), np.zeros((n, w))
+    count = rng.integers(1, 3, (n, 1))
+    for k in range(2):
+        env = np.exp(-0.5 * ((idx - _col(rng, 0.15 * w, 0.85 * w, n)) / _col(rng, 8, 40, n)) ** 2)
+        tone = np.sin(2 * np.pi * _col(rng, 30, 70, n) * u + _col(rng, 0, 6.3, n))
+        out += (k < count) * _col(rng, 0.3, 1, n) * env * tone
+    return out
 
 
 def poly(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
@@ -87,4 +91,4 @@ def poly(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
 
 
 HELDOUT: dict[str, Family] = {"ecg": ecg, "rc": rc, "square_true": square_true, "saw_true": saw_true,
-                              "fm": fm, "bumps": bumps, "sines_hi": sines_hi, "poly": poly}
+                              "fm": fm, "bumps": bumps, "packets": packets, "poly": poly}

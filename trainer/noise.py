@@ -10,7 +10,7 @@ Two sorts of kind:
 Listed together, every kind gets an equal share of the noise power.
 
 `mix` is the default model's training noise: per window, white (within 10 dB) plus each of pink, spikes
-and hum with probability 0.4 at random relative levels (within 20 dB), or, in a fifth of the windows, one of
+and hum with probability 0.4 at random relative levels (within 20 dB), or, in 30 % of the windows, one of
 those four alone; hum within 2 % of 50 or 60 Hz at `rate` (a mains frequency drifts, so does a sensor's
 clock, but a tone elsewhere may be signal: a model taught hum over a band removes every tone in it); in
 15 % of windows one distortion taking 30-70 % of the noise power. Brown noise and wander are left out:
@@ -168,7 +168,7 @@ MIXED = ("white", "pink", "spikes", "hum")  # brown and wander stay out: one win
 def _mixture(clean: np.ndarray, rng: np.random.Generator, rate: float, noise_power: np.ndarray) -> np.ndarray:
     """The `mix` recipe (module docstring)."""
     n, w = clean.shape
-    alone = np.where(rng.random(n) < 0.2, rng.integers(0, len(MIXED), n), -1)  # a fifth: one kind alone
+    alone = np.where(rng.random(n) < 0.3, rng.integers(0, len(MIXED), n), -1)  # 30 %: one kind alone
     total = np.zeros((n, w))
     for i, name in enumerate(MIXED):
         on = (rng.random((n, 1)) < (1.0 if name == "white" else 0.4)) & (alone[:, None] < 0) | (alone[:, None] == i)

@@ -187,10 +187,10 @@ def start_from(cfg: TrainConfig, init: str | Path | None, keras: Any) -> tuple[A
 
 
 def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dict[str, np.ndarray],
-               rng: np.random.Generator) -> dict[str, tuple[Any, ...]]:
+               rng: np.random.Generator, fresh: bool = False) -> dict[str, tuple[Any, ...]]:
     """(input, target[, per-sample weight]) in scaled coordinates for train, val and test. Without clean
     windows, the noisy ones make their own targets (trainer/selfsup.py); recorrupted training pairs are a
-    Keras dataset, (dataset,), that draws them afresh per batch."""
+    Keras dataset, (dataset,), that draws them afresh per batch; so are supervised ones with `fresh`."""
     if clean is None:
         scaled = {p: scaling.forward(noisy[p], cfg.scaling) for p in noisy}
         z = {p: v[0] for p, v in scaled.items()}
@@ -204,7 +204,38 @@ def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dic
         sigma = {p: (level / scaled[p][1][1]).astype(np.float32) for p in noisy}
         batches = recorrupted_batches(z["train"], sigma["train"], cfg.batch_size, cfg.clean_copies, cfg.seed)
         return {"train": (batches,), "val": recorrupt(z["val"], sigma["val"], rng), "test": (z["test"], z["test"])}
-    return {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
+    arrays = {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
+    if fresh:
+        arrays["train"] = (fresh_noise_batches(cfg, clean["train"]),)
+    return arrays
+
+
+def fresh_noise_batches(cfg: TrainConfig, clean: np.ndarray) -> Any:
+    """A Keras dataset of (scaled noisy, scaled clean) batches whose noise is drawn anew for every batch, as
+    make_windows draws it (kinds, SNR range, the noise file's training part): a pass over a recording's
+    windows is never the same twice."""
+    import keras
+
+    recorded = recorded_noise(cfg)["train"]
+
+    class Batches(keras.utils.PyDataset):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.rng = np.random.default_rng(cfg.seed + 1)
+            self.order = self.rng.permutation(len(clean))
+
+        def __len__(self) -> int:
+            return -(-len(clean) // cfg.batch_size)
+
+        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+            c = clean[self.order[i * cfg.batch_size:(i + 1) * cfg.batch_size]]
+            x, y = targets(cfg, c, add_noise(c, cfg, self.rng, recorded=recorded, share=cfg.noise_file_share))
+            return x[..., None], y[..., None]
+
+        def on_epoch_end(self) -> None:
+            self.order = self.rng.permutation(len(clean))
+
+    return Batches()
 
 
 def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool,
@@ -266,7 +297,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
 
     # 2. Data, split and scaling.
     clean, noisy, source = make_windows(cfg, rng, say, clean_path, noisy_path, pairs)
-    arrays = fit_arrays(cfg, clean, noisy, rng)
+    arrays = fit_arrays(cfg, clean, noisy, rng, fresh=cfg.fresh_noise and clean_path is not None)
 
     # 3. The network: new, or the one to fine-tune, compiled with its loss and step-size schedule.
     model, source["init"] = start_from(cfg, init, keras)
@@ -326,17 +357,17 @@ def compile_for(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray
         loss = "mse (recorrupted)"
     fixed_run = not supervised and not blind
     step = cfg.init_learning_rate if fine_tune else cfg.learning_rate
-    rate = (keras.optimizers.schedules.CosineDecay(step, _steps(cfg, arrays, fixed_run) * cfg.epochs, alpha=1 / 32)
+    rate = (keras.optimizers.schedules.CosineDecay(step, _steps(cfg, arrays) * cfg.epochs, alpha=1 / 32)
             if fixed_run else step)
     model.compile(optimizer=keras.optimizers.Adam(rate),
                   loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
     return loss, fixed_run
 
 
-def _steps(cfg: TrainConfig, arrays: dict[str, tuple[np.ndarray, ...]], fixed_run: bool) -> int:
-    """Optimizer steps per epoch: a dataset of recorrupted batches has its length; arrays are cut in batches."""
+def _steps(cfg: TrainConfig, arrays: dict[str, tuple[np.ndarray, ...]]) -> int:
+    """Optimizer steps per epoch: a dataset of batches has its length; arrays are cut in batches."""
     n = len(arrays["train"][0])
-    return n if fixed_run else -(-n // cfg.batch_size)
+    return n if len(arrays["train"]) == 1 else -(-n // cfg.batch_size)
 
 
 def fit(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]], fixed_run: bool, keras: Any,
@@ -359,7 +390,7 @@ def fit(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]],
                                 {"x": fit_set[0], "y": fit_set[1], "sample_weight": fit_set[2] if len(fit_set) > 2
                                  else None, "batch_size": cfg.batch_size, "shuffle": True})
     return model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
-                     callbacks=callbacks_for(cfg, keras, say, _steps(cfg, arrays, fixed_run), has_val,
+                     callbacks=callbacks_for(cfg, keras, say, _steps(cfg, arrays), has_val,
                                              scheduled=fixed_run),
                      validation_data=keras_set("val") if has_val else None)
 
