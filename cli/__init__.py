@@ -1,8 +1,8 @@
 """The `hush` command: one thin subcommand per job over the library, grouped by who they serve.
 
 Files: base.py (the registry, flags made from config fields, logging), train.py (train, eval), serve.py
-(serve, ctl, keys), streams.py (publish, subscribe), recordings.py (record, replay), tools.py (bench,
-demo).
+(serve, route, ctl, keys), streams.py (publish, subscribe), recordings.py (record, replay), bridges.py
+(bridge lsl, bridge mqtt), tools.py (bench, demo).
 
 Library code raises its own errors; only this layer turns them into one-line messages and exit codes: a
 HushError exits with its code (2: bad usage or input, 1: a failure such as no daemon answering), an OSError
@@ -15,7 +15,7 @@ import argparse
 
 import hush
 from hush import config as hconfig
-from hush.cli import recordings, serve, streams, tools, train  # noqa: F401  (each registers its commands)
+from hush.cli import bridges, recordings, serve, streams, tools, train  # noqa: F401  (each registers its commands)
 from hush.cli.base import COMMANDS, say, setup_logging
 from hush.errors import HushError
 

@@ -43,7 +43,7 @@ def run_replay(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     from hush.clients.replay import replay_recording, replay_signal
 
     rc = configured(args, cfg, "replay")
-    recording = args.file.endswith(".hushrec")
+    recording, xdf = args.file.endswith(".hushrec"), args.file.endswith(".xdf")
     total = _count(args.file) if recording and not args.loop else None
     sent = [0]
     with progress(total, "messages") as bar:
@@ -52,7 +52,12 @@ def run_replay(args: argparse.Namespace, cfg: hconfig.Config) -> int:
             bar.update(1)
 
         try:
-            if recording:
+            if xdf:
+                from hush.clients.xdf import replay_xdf
+
+                replay_xdf(args.file, rc.endpoint, rc.speed, args.window, args.hop or 0, args.form, args.bind,
+                           args.push, on_sent=count, say=say)
+            elif recording:
                 replay_recording(args.file, rc.endpoint, rc.speed, args.loop, args.bind, push=args.push,
                                  on_sent=count)
             else:
@@ -75,10 +80,12 @@ def _count(path: str) -> int | None:
         return None
 
 
-@command("replay", "re-publish a recording, or a .npy/.csv signal, at its pace, faster, or at once",
-         "hush replay data/demo.hushrec --speed 4\n  hush replay signal.npy --rate 360 --stream ecg --loop", run_replay)
+@command("replay", "re-publish a recording (.hushrec, or LabRecorder's .xdf), or a .npy/.csv signal, at its pace, "
+         "faster, or at once",
+         "hush replay data/demo.hushrec --speed 4\n  hush replay signal.npy --rate 360 --stream ecg --loop\n"
+         "  hush replay session.xdf --hop 75     # one stream per channel: xdf/<name>/<label>", run_replay)
 def _replay(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="a .hushrec recording, or a .npy/.csv/.txt signal")
+    p.add_argument("file", help="a .hushrec recording, an .xdf recording (LSL), or a .npy/.csv/.txt signal")
     settings(p, "replay", "endpoint", "speed", "rate")
     p.add_argument("--bind", action="store_true", help="bind instead of connecting")
     p.add_argument("--push", action="store_true", help="PUSH instead of PUB, for a daemon with --input-type pull "
@@ -86,6 +93,6 @@ def _replay(p: argparse.ArgumentParser) -> None:
     p.add_argument("--loop", action="store_true", help="start again at the end, until interrupted")
     p.add_argument("--stream", default="replay", help="a signal file's stream id")
     p.add_argument("--window", type=int, default=150)
-    p.add_argument("--hop", type=int, help="a signal file's samples between windows (default W)")
+    p.add_argument("--hop", type=int, help="a signal or .xdf file's samples between windows (default W)")
     p.add_argument("--form", default="bin-f8", choices=("array", "bin-f4", "bin-f8"))
     p.add_argument("--column", default="0", help="a CSV file's column")

@@ -20,9 +20,13 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     elif args.soak:
         from hush.tools.soak import soak
 
-        soak(args.soak, args.out_dir, model, streams=args.streams)
+        soak(args.soak, args.out_dir, model, streams=args.streams or 1000)
     elif args.models:
         model_timing.compare_models(args.models, sc.max_batch, workers)
+    elif args.order:
+        from hush.tools.ordering import order
+
+        order(args.order, out_dir=args.out_dir, model=model, streams=args.streams or 4)
     elif args.scale_out:
         overload.scale_out(args.scale_out, out_dir=args.out_dir, model=model)
     else:
@@ -34,7 +38,8 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
 @command("bench", "measure the model, the daemon and the whole path on this machine; print ratios",
          "hush bench --out-dir bench-out\n  hush bench --quick --max-batch 128\n  hush bench --overload 60\n"
-         "  hush bench --models old.keras new.keras\n  hush bench --scale-out 2\n  hush bench --soak 1800",
+         "  hush bench --models old.keras new.keras\n  hush bench --scale-out 2\n  hush bench --order 3\n"
+         "  hush bench --soak 1800",
          run_bench)
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-dir", default="bench-out", help="where bench.json and latency.png go")
@@ -45,11 +50,14 @@ def _bench(p: argparse.ArgumentParser) -> None:
                    help="instead: 3x capacity for SECONDS, then a light load; memory, drops, latency, recovery")
     p.add_argument("--soak", type=float, metavar="SECONDS",
                    help="instead: 0.7x capacity on many streams for SECONDS; memory and latency per minute, slopes")
-    p.add_argument("--streams", type=int, default=1000, help="with --soak: distinct stream ids")
+    p.add_argument("--streams", type=int, help="with --soak: distinct stream ids (default 1000); with --order: "
+                   "streams sharing the load (default 4: fast sensors, whose windows follow closely)")
     p.add_argument("--models", nargs="+", metavar="MODEL",
                    help="instead: each model alone at its best setting, windows/s as a ratio to the first")
     p.add_argument("--scale-out", type=int, metavar="N",
                    help="instead: throughput of 1 daemon and of N daemons sharing one PUSH input")
+    p.add_argument("--order", type=int, metavar="N",
+                   help="instead: order per stream across N daemons, by PUSH fan-out and through hush route")
 
 
 def run_demo(args: argparse.Namespace, cfg: hconfig.Config) -> int:

@@ -191,9 +191,50 @@ class RouteConfig:
     stats_interval_s: float = _f(10.0, "seconds between summary log lines; 0 turns them off", min=0.0)
 
 
+@dataclass(frozen=True)
+class LslConfig:
+    name: str = _f("", "the LSL outlet's name to clean (empty: any name of `type`)")
+    type: str = _f("", "the outlet's content type, e.g. ECG or EEG (empty: any type of `name`)")
+    input: str = _f("tcp://127.0.0.1:5555", "the daemon's input")
+    output: str = _f("tcp://127.0.0.1:5556", "the daemon's output")
+    push: bool = _f(False, "send with PUSH, for a daemon with input_type pull (lossless)")
+    hop: int = _f(0, "samples between window starts; 0 means W (no overlap), W/2 stitches without seams", min=0)
+    suffix: str = _f("-hush", "the cleaned outlet is named <name><suffix>")
+    resolve_timeout_s: float = _f(30.0, "how long to look for the outlet at start", min=0.1)
+    answer_timeout_s: float = _f(5.0, "a window unanswered this long is given up (its samples dropped)", min=0.1)
+    max_buffer_s: float = _f(60.0, "seconds of samples held per channel at most, waiting for answers", min=1.0)
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = _f("127.0.0.1", "the MQTT broker")
+    port: int = _f(1883, "its port (8883 is usual with TLS)", min=1, max=65535)
+    topics: list[str] = _f(["sensors/+/raw"], "topic filters to clean (+ and # wildcards)")
+    out_topic: str = _f("sensors/{1}/clean", "where each topic's cleaned samples go: {N} is level N of the "
+                        "topic (from 0), {topic} all of it")
+    format: str = _f("number", "each message holds a number, a JSON array of numbers, or a JSON object whose "
+                     "`field` holds either", choices=("number", "array", "object"))
+    field: str = _f("value", "with format object: the key holding the sample(s)")
+    rate: float = _f(0.0, "samples per second of every topic, sent to the daemon as `rate`; 0: unknown", min=0.0)
+    qos: int = _f(0, "MQTT quality of service for subscribing and publishing", min=0, max=2)
+    retain: bool = _f(False, "publish the cleaned samples with the retain flag")
+    tls: bool = _f(False, "connect with TLS")
+    ca_file: str = _f("", "with tls: the CA certificate file (empty: the system's)")
+    username: str = _f("", "MQTT user name (empty: none); the password comes from $HUSH_MQTT_PASSWORD")
+    client_id: str = _f("", "MQTT client id (empty: hush-bridge-<pid>)")
+    input: str = _f("tcp://127.0.0.1:5555", "the daemon's input")
+    output: str = _f("tcp://127.0.0.1:5556", "the daemon's output")
+    push: bool = _f(False, "send with PUSH, for a daemon with input_type pull (lossless)")
+    hop: int = _f(0, "samples between window starts; 0 means W (no overlap)", min=0)
+    answer_timeout_s: float = _f(5.0, "a window unanswered this long is given up (its samples dropped)", min=0.1)
+    max_buffer: int = _f(100_000, "samples held per topic at most, waiting for answers", min=1000)
+
+
 SECTIONS: dict[str, type] = {
     "serve": ServeConfig,
     "route": RouteConfig,
+    "lsl": LslConfig,
+    "mqtt": MqttConfig,
     "publish": PublishConfig,
     "subscribe": SubscribeConfig,
     "record": RecordConfig,
@@ -213,6 +254,8 @@ REPLACED: dict[tuple[type, str], str] = {
 class Config:
     serve: ServeConfig = field(default_factory=ServeConfig)
     route: RouteConfig = field(default_factory=RouteConfig)
+    lsl: LslConfig = field(default_factory=LslConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
     subscribe: SubscribeConfig = field(default_factory=SubscribeConfig)
     record: RecordConfig = field(default_factory=RecordConfig)

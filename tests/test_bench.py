@@ -87,3 +87,21 @@ def test_summarize_bounds_one_window_messages_by_the_cores_the_model_and_the_tra
     stages = {"receive": 3.0, "decode": 6.0, "batch + scale": 1.0, "encode": 2.0, "send": 3.0}
     text = bench.table({**result, "max_batch": 64, "daemon_stages_us": stages})
     assert "k=1 ceiling on these cores" in text and "50.0 us CPU per message" in text and "take 9.0" in text
+
+
+def test_order_stats_counts_late_windows_and_the_reorder_wait() -> None:
+    import msgpack
+    import numpy as np
+
+    from hush.tools.ordering import order_stats
+
+    # Two streams; message i is stream i % 2, seq i // 2, sent at i ms. Stream 0's seq 1 (message 2) comes
+    # after its seq 2 (message 4): one late window, and seq 2 waits 5 ms in a reorder buffer for it.
+    sent = np.arange(6) / 1000
+    def arrival(i: int, at_ms: float) -> tuple[float, bytes, bytes]:
+        return at_ms / 1000, f"order/s{i % 2}".encode(), msgpack.packb({"seq": i // 2})
+    arrivals = [arrival(0, 1), arrival(1, 2), arrival(3, 4), arrival(4, 5), arrival(2, 10), arrival(5, 6)]
+    stats = order_stats(arrivals, sent, streams=2)
+    assert stats["answered"] == 6
+    assert stats["out_of_order"] == 1 / 6
+    assert stats["reorder_wait_max_ms"] == 5.0

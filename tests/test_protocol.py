@@ -89,7 +89,7 @@ def test_each_error_code(code: str, frames: list[bytes]) -> None:
 
 def test_every_documented_code_is_tested_or_internal() -> None:
     # internal: tests/daemon/test_server.py; overloaded: tests/daemon/test_operations.py
-    assert {c for c, _ in BAD} | {"internal", "overloaded"} == set(protocol.ERROR_CODES)
+    assert {c for c, _ in BAD} | {"internal", "overloaded", "lost"} == set(protocol.ERROR_CODES)
 
 
 def test_error_message_names_the_stream_and_seq() -> None:

@@ -20,8 +20,8 @@ import zmq
 from hush import protocol
 from hush.clients.subscriber import Subscriber
 from hush.config import RouteConfig
-from hush.daemon.router import Router, parse_daemons
 from hush.daemon.pipeline import ServeError
+from hush.daemon.router import Router, parse_daemons
 from hush.tools.spawn import DaemonProcess, loopback
 from tests.conftest import running
 
