@@ -9,17 +9,18 @@ import pytest
 from hush.cli import parser
 from tests import REPO_ROOT
 
-DOCS = ["README.md", "docs/operations.md", "docs/quality.md", "docs/performance.md", "docs/model-format.md"]
+DOCS = ["README.md", "docs/operations.md", "docs/quality.md", "docs/performance.md", "docs/model-format.md",
+        "docs/bridges.md"]
 
 
 def commands_in(path: str) -> list[list[str]]:
     text = (REPO_ROOT / path).read_text()
     found = []
     for block in re.findall(r"```(?:sh|bash)\n(.*?)```", text, re.S):
-        for line in block.splitlines():
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():  # a line continued with a backslash is one
             line = line.split("#", 1)[0].strip()
             if "hush " in line and not line.startswith(("from", "import", "with", "pub", "sub", "msg")):
-                cmd = line[line.index("hush ") + 5:].split("|")[0].split()
+                cmd = line[line.index("hush ") + 5:].split("|")[0].split("&")[0].split()
                 found.append(cmd)
     return found
 

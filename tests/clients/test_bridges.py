@@ -80,19 +80,23 @@ def test_lsl_bridge_cleans_a_live_outlet_keeping_channels_metadata_and_timestamp
             outlet.push_chunk(np.stack([noisy[i:i + 360], noisy2[i:i + 360]], axis=1).astype(np.float32),
                               stamps[i:i + 360].tolist())
             time.sleep(0.05)
-        got_x, got_t = [], []
+        got_x: list[np.ndarray] = []
+        got_t: list[np.ndarray] = []
         deadline = time.monotonic() + 30
         while sum(len(t) for t in got_t) < n - 300 and time.monotonic() < deadline:
             x, t = inlet.pull_chunk(timeout=0.5)
             if t:
-                got_x.append(np.asarray(x)), got_t.append(np.asarray(t))
+                got_x.append(np.asarray(x))
+                got_t.append(np.asarray(t))
         bridge.should_exit = True  # SIGTERM's path: the tail goes out padded and comes back
         th.join(30)
         assert "error" not in result, result.get("error")
-        for _ in range(10):
-            x, t = inlet.pull_chunk(timeout=0.3)
+        for _ in range(20):  # timeout 0: an inlet whose outlet has gone can block in liblsl
+            time.sleep(0.1)
+            x, t = inlet.pull_chunk(timeout=0.0)
             if t:
-                got_x.append(np.asarray(x)), got_t.append(np.asarray(t))
+                got_x.append(np.asarray(x))
+                got_t.append(np.asarray(t))
         meta = inlet.info(5.0)
     x, t = np.concatenate(got_x), np.concatenate(got_t)
     assert x.shape == (n, 2), f"{x.shape[0]} of {n} samples came out"
@@ -150,7 +154,7 @@ class Client:
         self.got: list[tuple[str, bytes]] = []
         self.connects = 0
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
-        self.c.reconnect_delay_set(0.2, 1)
+        self.c.reconnect_delay_set(1, 1)
 
         def on_connect(c: Any, u: Any, f: Any, rc: Any, p: Any = None) -> None:
             if subscribe:
@@ -158,7 +162,7 @@ class Client:
             self.connects += 1
 
         self.c.on_connect = on_connect
-        self.c.on_message = lambda c, u, m: self.got.append((m.topic, m.payload))
+        self.c.on_message = lambda c, u, m: self.got.append((m.topic, bytes(m.payload)))
         self.c.connect("127.0.0.1", port)
         self.c.loop_start()
 
@@ -212,7 +216,8 @@ def test_mqtt_bridge_cleans_a_topic_and_resumes_after_a_broker_restart(shipped_r
             bridge.should_exit = True  # SIGTERM's path: the tail goes out padded
             th.join(30)
             wait_for(lambda: received() >= n, 10, "the tail")
-            sub.close(), pub.close()
+            sub.close()
+            pub.close()
     finally:
         broker.stop()
     assert "error" not in result, result.get("error")
