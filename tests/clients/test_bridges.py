@@ -272,3 +272,49 @@ def test_replay_of_an_xdf_recording_sends_one_stream_per_channel_at_its_times(sh
     assert first[3].body["t"] == pytest.approx(stamps[450]) and first[0].body["rate"] == RATE
     out = np.concatenate([m.samples() for m in first])
     assert snr_db(clean, out) > snr_db(clean, noisy.astype(np.float32)) + 3
+
+
+def test_lsl_bridge_picks_the_outlet_up_again_when_it_comes_back(shipped_runner: Any) -> None:
+    import pylsl
+
+    from hush.clients.lsl import LslBridge
+
+    name = f"hush-test-{uuid.uuid4().hex[:8]}"
+
+    def outlet() -> Any:  # the same source id each time, as an amplifier's driver restarting would have
+        return pylsl.StreamOutlet(pylsl.StreamInfo(name, "EEG", 1, RATE, "float32", name + "-src"))
+
+    first = outlet()
+    with running(shipped_runner, max_wait_ms=1.0) as srv:
+        cfg = LslConfig(name=name, input=srv.input_endpoint, output=srv.output_endpoint, resolve_timeout_s=15.0)
+        bridge = LslBridge(cfg, say=lambda s: None)
+        th, result = in_thread(bridge.run)
+        found = pylsl.resolve_byprop("name", name + "-hush", 1, 30.0)
+        assert found, f"no cleaned outlet appeared: {result.get('error')}"
+        inlet = pylsl.StreamInlet(found[0])
+        inlet.open_stream(10.0)
+        got: list[float] = []
+
+        def pull() -> int:  # timeout 0: an inlet whose outlet has gone can block in liblsl
+            got.extend(v[0] for v in inlet.pull_chunk(timeout=0.0)[0])
+            return len(got)
+
+        def push(o: Any, n: int) -> None:
+            x = np.sin(np.arange(n) / 9.0)[:, None].astype(np.float32)
+            for i in range(0, n, 150):
+                o.push_chunk(x[i:i + 150])
+                time.sleep(0.02)
+
+        push(first, 1500)
+        wait_for(lambda: pull() >= 1500, 20, "the first part")
+        del first  # the outlet goes away
+        time.sleep(3.0)
+        second = outlet()
+        deadline = time.monotonic() + 30  # liblsl re-resolves the source id and reconnects
+        while len(got) < 1500 + 1200 and time.monotonic() < deadline:
+            push(second, 300)
+            pull()
+        bridge.should_exit = True
+        th.join(30)
+        assert "error" not in result, result.get("error")
+    assert len(got) >= 2700, f"{len(got)} samples came out; the bridge did not pick the outlet up again"
