@@ -36,9 +36,10 @@ def run_bridge(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    from hush.clients.bridge import summary
+
     counts = bridge.run()
-    say(bridge.summary() if hasattr(bridge, "summary") else
-        f"{counts.received} samples in, {counts.out} out, {counts.dropped} dropped")
+    say(bridge.summary() if hasattr(bridge, "summary") else summary(counts))
     return 0
 
 

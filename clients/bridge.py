@@ -41,6 +41,27 @@ class Counts:
     errors: dict[str, int] = field(default_factory=dict)  # daemon error codes seen
 
 
+def summary(c: Counts) -> str:
+    return (f"{c.received} samples in, {c.out} out, {c.dropped} dropped ({c.failed_windows} windows answered with "
+            f"an error or not at all), {c.malformed} unreadable and {c.overflow} overflowing messages"
+            + (f"; daemon errors {c.errors}" if c.errors else ""))
+
+
+class Reporter:
+    """A summary line every `seconds`, sooner (10 s) when samples were dropped or messages unreadable."""
+
+    def __init__(self, counts: Counts, seconds: float = 60.0):
+        self.counts, self.seconds = counts, seconds
+        self.last, self.shown = time.monotonic(), (0, 0, 0)
+
+    def tick(self) -> None:
+        c, now = self.counts, time.monotonic()
+        bad = (c.dropped, c.malformed, c.overflow)
+        if now - self.last >= self.seconds or (bad != self.shown and now - self.last >= 10.0):
+            (log.warning if bad != self.shown else log.info)(summary(c))
+            self.last, self.shown = now, bad
+
+
 class Channel:
     """One Hush stream: samples in with their timestamps, windows out, denoised samples back in order."""
 

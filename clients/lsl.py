@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from hush.clients.bridge import Channel, Counts, Link
+from hush.clients.bridge import Channel, Counts, Link, Reporter
 from hush.config import LslConfig
 from hush.errors import InputError, NotConnected
 
@@ -121,7 +121,9 @@ class LslBridge:
     def _loop(self, inlet: Any, outlet: Any, link: Link, channels: dict[str, Channel], rate: float | None) -> None:
         chans = list(channels.values())
         last_data, quiet_said = time.monotonic(), False
+        reporter = Reporter(self.counts)
         while not self.should_exit:
+            reporter.tick()
             chunk, stamps = inlet.pull_chunk(timeout=0.0, max_samples=4096)
             if stamps:
                 x, t = np.asarray(chunk, np.float64).reshape(len(stamps), -1), np.asarray(stamps)

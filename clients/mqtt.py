@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from hush.clients.bridge import Channel, Counts, Link
+from hush.clients.bridge import Channel, Counts, Link, Reporter, summary
 from hush.config import MqttConfig
 from hush.errors import InputError, NotConnected
 
@@ -91,6 +91,7 @@ class MqttBridge:
         self.lost_at: float | None = None
         self.connected = False
         self.said_malformed = 0
+        self.last_publish: Any = None  # paho's MQTTMessageInfo of the latest cleaned message
 
     # --- the broker ------------------------------------------------------------------------------------------
 
@@ -144,7 +145,9 @@ class MqttBridge:
             link.wait(30.0)
             self.say(f"cleaning {', '.join(self.cfg.topics)} on {self.cfg.host}:{self.cfg.port} into "
                      f"{self.cfg.out_topic}")
+            reporter = Reporter(self.counts)
             while not self.should_exit:
+                reporter.tick()
                 self._read(link, 0.01)
                 self._service(c, link)
             for t in self.topics.values():  # stop: what was received goes out, the tail padded
@@ -157,8 +160,13 @@ class MqttBridge:
                 t.channel.expire(time.monotonic(), 0.0)
             self._service(c, link)
         finally:
-            c.loop_stop()
+            if self.last_publish is not None and self.connected:  # written out before we go
+                try:
+                    self.last_publish.wait_for_publish(5.0)
+                except (RuntimeError, ValueError):
+                    pass
             c.disconnect()
+            c.loop_stop()
             link.close()
         return self.counts
 
@@ -215,11 +223,8 @@ class MqttBridge:
         else:
             bodies = [json.dumps({cfg.field: [float(v) for v in values], "t": [float(s) for s in stamps]})]
         for body in bodies:
-            c.publish(t.out, body, qos=cfg.qos, retain=cfg.retain)
+            self.last_publish = c.publish(t.out, body, qos=cfg.qos, retain=cfg.retain)
         self.published += values.size
 
     def summary(self) -> str:
-        k = self.counts
-        return (f"{len(self.topics)} topics: {k.received} samples in, {k.out} out, {k.dropped} dropped, "
-                f"{k.malformed} unreadable and {k.overflow} overflowing messages; {self.gaps} broker gaps "
-                f"({self.gap_s:.1f} s)" + (f"; daemon errors {k.errors}" if k.errors else ""))
+        return f"{len(self.topics)} topics: {summary(self.counts)}; {self.gaps} broker gaps ({self.gap_s:.1f} s)"
