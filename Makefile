@@ -6,12 +6,15 @@ BIN    := $(VENV)/bin
 .PHONY: setup demo test lint bench broker
 setup: $(VENV)/.installed
 
-# The MQTT bridge's tests start their own Mosquitto (Debian's package) on a free loopback port.
-broker:
-	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || \
+# The MQTT bridge's tests start their own broker on a free loopback port: Mosquitto (Debian's package) or,
+# where it cannot be installed, amqtt from PyPI into the venv.
+broker: setup
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || [ -x $(BIN)/amqtt ] || \
 	  { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	    $$SUDO apt-get install -y -q mosquitto >/dev/null 2>&1 || \
-	    { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q mosquitto >/dev/null; }; }
+	    { $$SUDO apt-get update -q >/dev/null 2>&1 && $$SUDO apt-get install -y -q mosquitto >/dev/null 2>&1; } || \
+	    { echo "Mosquitto could not be installed; the MQTT tests use amqtt from PyPI"; \
+	      $(BIN)/python -m pip install --quiet 'amqtt>=0.11,<1'; }; }
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

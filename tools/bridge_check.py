@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hush.paths import DEFAULT_MODEL
-from hush.tools.spawn import DaemonProcess, free_port, loopback
+from hush.tools.spawn import DaemonProcess, free_port, loopback, mqtt_broker
 
 RATE = 360.0
 ECG = Path(__file__).resolve().parent.parent / "data" / "ecg_mitbih208.npy"
@@ -88,11 +87,8 @@ def check_lsl(n: int, snr: float, daemon: DaemonProcess, tmp: Path) -> dict[str,
 def check_mqtt(n: int, snr: float, daemon: DaemonProcess, tmp: Path) -> dict[str, Any]:
     import paho.mqtt.client as mqtt
 
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     port = free_port()
-    (tmp / "mosquitto.conf").write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-    broker = subprocess.Popen([exe, "-c", str(tmp / "mosquitto.conf")], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    broker = subprocess.Popen(mqtt_broker(port, tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     clean, noisy = signal(n, snr)
     got: list[float] = []
     proc = None

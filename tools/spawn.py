@@ -131,3 +131,23 @@ def in_thread(runner: Any, **settings: Any) -> Iterator[Any]:
         th.join(30)
     if th.is_alive() or result.get("code") != 0:
         raise RuntimeError(f"the in-process daemon did not stop cleanly (exit code {result.get('code')})")
+
+
+def mqtt_broker(port: int, directory: Path) -> list[str]:
+    """The command line of an MQTT broker on 127.0.0.1:`port`, anonymous, nothing kept on disk: Mosquitto
+    (Debian's package, which `make broker` installs) or, where it cannot be had, amqtt from PyPI (the
+    fallback `make broker` installs into the venv)."""
+    import shutil
+
+    mosquitto = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    if mosquitto:
+        conf = directory / "mosquitto.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        return [mosquitto, "-c", str(conf)]
+    amqtt = Path(sys.executable).with_name("amqtt")
+    if amqtt.exists():
+        conf = directory / "amqtt.yaml"
+        conf.write_text(f"listeners:\n  default:\n    type: tcp\n    bind: 127.0.0.1:{port}\nplugins:\n"
+                        "  amqtt.plugins.authentication.AnonymousAuthPlugin:\n    allow_anonymous: true\n")
+        return [str(amqtt), "-c", str(conf)]
+    raise RuntimeError("no MQTT broker here: `make broker` installs Mosquitto (or, failing that, amqtt)")

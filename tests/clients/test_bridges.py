@@ -112,33 +112,28 @@ def test_lsl_bridge_cleans_a_live_outlet_keeping_channels_metadata_and_timestamp
 
 
 class Broker:
-    """Mosquitto on a free loopback port (Debian's package; `make setup` installs it), restartable on it."""
+    """A real MQTT broker (Mosquitto; `make broker` installs it) on a free loopback port, restartable on it."""
 
     def __init__(self, tmp: Any):
-        import shutil
+        from hush.tools.spawn import free_port, mqtt_broker
 
-        from hush.tools.spawn import free_port
-
-        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.port = free_port()
-        self.conf = tmp / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self.log = tmp / "mosquitto.log"
+        self.cmd = mqtt_broker(self.port, tmp)
+        self.log = tmp / "broker.log"
         self.proc: Any = None
 
     def start(self) -> Broker:
         import socket
         import subprocess
 
-        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=open(self.log, "a"),
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.cmd, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     return self
             time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on {self.port}; see {self.log}")
+        raise RuntimeError(f"{self.cmd[0]} did not listen on {self.port}; see {self.log}")
 
     def stop(self) -> None:
         self.proc.terminate()
