@@ -192,21 +192,27 @@ class RouteConfig:
 
 
 @dataclass(frozen=True)
-class LslConfig:
-    name: str = _f("", "the LSL outlet's name to clean (empty: any name of `type`)")
-    type: str = _f("", "the outlet's content type, e.g. ECG or EEG (empty: any type of `name`)")
+class BridgeConfig:
+    """What both bridges share: the daemon's endpoints, and how windows are cut and waited for."""
+
     input: str = _f("tcp://127.0.0.1:5555", "the daemon's input")
     output: str = _f("tcp://127.0.0.1:5556", "the daemon's output")
     push: bool = _f(False, "send with PUSH, for a daemon with input_type pull (lossless)")
     hop: int = _f(0, "samples between window starts; 0 means W (no overlap), W/2 stitches without seams", min=0)
+    answer_timeout_s: float = _f(5.0, "a window unanswered this long is given up (its samples dropped)", min=0.1)
+
+
+@dataclass(frozen=True)
+class LslConfig(BridgeConfig):
+    name: str = _f("", "the LSL outlet's name to clean (empty: any name of `type`)")
+    type: str = _f("", "the outlet's content type, e.g. ECG or EEG (empty: any type of `name`)")
     suffix: str = _f("-hush", "the cleaned outlet is named <name><suffix>")
     resolve_timeout_s: float = _f(30.0, "how long to look for the outlet at start", min=0.1)
-    answer_timeout_s: float = _f(5.0, "a window unanswered this long is given up (its samples dropped)", min=0.1)
     max_buffer_s: float = _f(60.0, "seconds of samples held per channel at most, waiting for answers", min=1.0)
 
 
 @dataclass(frozen=True)
-class MqttConfig:
+class MqttConfig(BridgeConfig):
     host: str = _f("127.0.0.1", "the MQTT broker")
     port: int = _f(1883, "its port (8883 is usual with TLS)", min=1, max=65535)
     topics: list[str] = _f(["sensors/+/raw"], "topic filters to clean (+ and # wildcards)")
@@ -222,11 +228,6 @@ class MqttConfig:
     ca_file: str = _f("", "with tls: the CA certificate file (empty: the system's)")
     username: str = _f("", "MQTT user name (empty: none); the password comes from $HUSH_MQTT_PASSWORD")
     client_id: str = _f("", "MQTT client id (empty: hush-bridge-<pid>)")
-    input: str = _f("tcp://127.0.0.1:5555", "the daemon's input")
-    output: str = _f("tcp://127.0.0.1:5556", "the daemon's output")
-    push: bool = _f(False, "send with PUSH, for a daemon with input_type pull (lossless)")
-    hop: int = _f(0, "samples between window starts; 0 means W (no overlap)", min=0)
-    answer_timeout_s: float = _f(5.0, "a window unanswered this long is given up (its samples dropped)", min=0.1)
     max_buffer: int = _f(100_000, "samples held per topic at most, waiting for answers", min=1000)
 
 

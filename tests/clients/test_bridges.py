@@ -50,10 +50,26 @@ def in_thread(target: Any) -> tuple[threading.Thread, dict[str, Any]]:
     return th, result
 
 
-def test_lsl_bridge_cleans_a_live_outlet_keeping_channels_metadata_and_timestamps(shipped_runner: Any) -> None:
+def start_lsl_bridge(srv: Any, name: str, **settings: Any) -> tuple[Any, threading.Thread, dict[str, Any], Any]:
+    """A bridge on the outlet `name` in a thread, and an inlet on its cleaned outlet, open."""
     import pylsl
 
     from hush.clients.lsl import LslBridge
+
+    cfg = LslConfig(name=name, input=srv.input_endpoint, output=srv.output_endpoint, resolve_timeout_s=15.0,
+                    **settings)
+    bridge = LslBridge(cfg, say=lambda s: None)
+    th, result = in_thread(bridge.run)
+    found = pylsl.resolve_byprop("name", name + "-hush", 1, 30.0)
+    assert found, f"no cleaned outlet appeared: {result.get('error')}"
+    inlet = pylsl.StreamInlet(found[0])
+    inlet.open_stream(10.0)
+    return bridge, th, result, inlet
+
+
+def test_lsl_bridge_cleans_a_live_outlet_keeping_channels_metadata_and_timestamps(shipped_runner: Any) -> None:
+    import pylsl
+
 
     n = 150 * 48
     clean, noisy = noisy_ecg(n)
@@ -67,14 +83,7 @@ def test_lsl_bridge_cleans_a_live_outlet_keeping_channels_metadata_and_timestamp
     info.desc().append_child_value("manufacturer", "Hush tests")
     outlet = pylsl.StreamOutlet(info)
     with running(shipped_runner, max_wait_ms=1.0) as srv:
-        cfg = LslConfig(name=name, input=srv.input_endpoint, output=srv.output_endpoint, hop=75,
-                        resolve_timeout_s=15.0)
-        bridge = LslBridge(cfg, say=lambda s: None)
-        th, result = in_thread(bridge.run)
-        found = pylsl.resolve_byprop("name", name + "-hush", 1, 30.0)
-        assert found, f"no cleaned outlet appeared: {result.get('error')}"
-        inlet = pylsl.StreamInlet(found[0])
-        inlet.open_stream(10.0)
+        bridge, th, result, inlet = start_lsl_bridge(srv, name, hop=75)
         stamps = pylsl.local_clock() + np.arange(n) / RATE
         for i in range(0, n, 360):  # a second of samples at a time, faster than real time
             outlet.push_chunk(np.stack([noisy[i:i + 360], noisy2[i:i + 360]], axis=1).astype(np.float32),
@@ -272,7 +281,6 @@ def test_replay_of_an_xdf_recording_sends_one_stream_per_channel_at_its_times(sh
 def test_lsl_bridge_picks_the_outlet_up_again_when_it_comes_back(shipped_runner: Any) -> None:
     import pylsl
 
-    from hush.clients.lsl import LslBridge
 
     name = f"hush-test-{uuid.uuid4().hex[:8]}"
 
@@ -281,13 +289,7 @@ def test_lsl_bridge_picks_the_outlet_up_again_when_it_comes_back(shipped_runner:
 
     first = outlet()
     with running(shipped_runner, max_wait_ms=1.0) as srv:
-        cfg = LslConfig(name=name, input=srv.input_endpoint, output=srv.output_endpoint, resolve_timeout_s=15.0)
-        bridge = LslBridge(cfg, say=lambda s: None)
-        th, result = in_thread(bridge.run)
-        found = pylsl.resolve_byprop("name", name + "-hush", 1, 30.0)
-        assert found, f"no cleaned outlet appeared: {result.get('error')}"
-        inlet = pylsl.StreamInlet(found[0])
-        inlet.open_stream(10.0)
+        bridge, th, result, inlet = start_lsl_bridge(srv, name)
         got: list[float] = []
 
         def pull() -> int:  # timeout 0: an inlet whose outlet has gone can block in liblsl
