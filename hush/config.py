@@ -125,7 +125,8 @@ class TrainConfig:
                "ramps", "am", "seed_parabola"),
     )
     n_windows: int = _f(120_000, "synthetic windows to make (train + validation + test)", min=10)
-    freq_max: float = _f(16.0, "highest frequency, in cycles per window", min=0.1)
+    freq_max: float = _f(16.0, "highest frequency of the families, in cycles per window; sines and chirps reach "
+                         "2.5 x it, and a quarter of them the whole band (to 0.48 W)", min=0.1)
     amplitude_min: float = _f(0.1, "smallest signal amplitude (log-uniform)", min=0.0)
     amplitude_max: float = _f(10.0, "largest signal amplitude", min=0.0)
     offset_max: float = _f(5.0, "offsets are uniform in [-offset_max, offset_max]", min=0.0)
