@@ -14,6 +14,7 @@ reach subscribers in seq order (what `--stitch` needs) however many daemons shar
   the stream's next window goes to another daemon. An answer that still comes from it later is dropped (and
   counted), so every window gets exactly one reply. When it comes back (its hello on !ready), new streams,
   and streams with nothing in flight, are dealt to it again.
+- **Stopping.** Input stops; answers to windows in flight are forwarded for up to 5 s more.
 - **Overload.** A daemon whose queue is full (the PUSH high-water mark): SUB input answers the window
   `overloaded`, PULL input holds it (and stops reading) until that daemon takes it or goes.
 """
@@ -173,11 +174,26 @@ class Router:
                 if self.cfg.stats_interval_s and time.monotonic() >= next_stats:
                     next_stats = time.monotonic() + self.cfg.stats_interval_s
                     self._log_stats(daemons)
+            self._drain(out, daemons)
         finally:
             for s in [inp, out] + [s for d in daemons for s in (d.push, d.sub, d.monitor)]:
                 s.close(linger=0 if s is not out else 1000)
         self._log_stats(daemons)
         return 0
+
+    def _drain(self, out: zmq.Socket, daemons: list[Daemon], within_s: float = 5.0) -> None:
+        """On stop: input is no longer read; the answers to windows in flight are forwarded as they come,
+        for `within_s` at most (a window still unanswered then gets no reply from the router)."""
+        deadline = time.monotonic() + within_s
+        while self.flight and time.monotonic() < deadline:
+            poller = zmq.Poller()
+            for d in daemons:
+                poller.register(d.sub, zmq.POLLIN)
+            for sock in dict(poller.poll(50)):
+                self._answers(next(d for d in daemons if d.sub is sock), out, daemons)
+        if self.flight:
+            log.warning("stopping with %d windows of %d streams unanswered", sum(len(v[1]) for v in
+                        self.flight.values()), len(self.flight))
 
     def _poller(self, inp: zmq.Socket, out: zmq.Socket, daemons: list[Daemon]) -> zmq.Poller:
         poller = zmq.Poller()

@@ -204,7 +204,7 @@ def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dic
         sigma = {p: (level / scaled[p][1][1]).astype(np.float32) for p in noisy}
         batches = recorrupted_batches(z["train"], sigma["train"], cfg.batch_size, cfg.clean_copies, cfg.seed)
         return {"train": (batches,), "val": recorrupt(z["val"], sigma["val"], rng), "test": (z["test"], z["test"])}
-    arrays = {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
+    arrays: dict[str, tuple[Any, ...]] = {p: targets(cfg, clean[p], noisy[p]) for p in noisy}
     if fresh:
         arrays["train"] = (fresh_noise_batches(cfg, clean["train"]),)
     return arrays

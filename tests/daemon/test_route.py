@@ -74,7 +74,7 @@ def test_each_stream_comes_out_in_order_and_as_one_daemon_would_answer(tiny_runn
         sub = stack.enter_context(Subscriber(router.output_endpoint))
         hello = sub.wait_ready(20)
         assert hello["window"] == W and hello["router"]["daemons"] == count
-        ctx = zmq.Context.instance()
+        ctx: zmq.Context = zmq.Context.instance()
         push = ctx.socket(zmq.PUSH)
         push.connect(router.input_endpoint)
         for seq in range(30):  # the streams interleaved, as many sensors send
@@ -107,7 +107,7 @@ def test_a_daemon_that_goes_silent_or_dies_is_answered_for_and_its_streams_move(
         router = stack.enter_context(routing([(p.input, p.output) for p in procs], heartbeat_s=1.0))
         sub = stack.enter_context(Subscriber(router.output_endpoint))
         sub.wait_ready(20)
-        push = zmq.Context.instance().socket(zmq.PUSH)
+        push: zmq.Socket = zmq.Context.instance().socket(zmq.PUSH)
         stack.callback(push.close, 0)
         push.connect(router.input_endpoint)
         streams, sent = [f"s{i}" for i in range(16)], 0
@@ -149,3 +149,25 @@ def test_bad_daemon_specs_are_refused_in_one_line() -> None:
         parse_daemons([])
     with pytest.raises(ServeError, match="must be INPUT=OUTPUT"):
         parse_daemons(["tcp://127.0.0.1:5600"])
+
+
+def test_a_stopping_router_forwards_the_answers_in_flight(tiny_runner: Any) -> None:
+    with ExitStack() as stack:
+        d = stack.enter_context(running(tiny_runner, input_type="pull", max_wait_ms=1.0))
+        router_cm = routing([(d.input_endpoint, d.output_endpoint)])
+        router = router_cm.__enter__()
+        sub = stack.enter_context(Subscriber(router.output_endpoint))
+        sub.wait_ready(20)
+        push: zmq.Socket = zmq.Context.instance().socket(zmq.PUSH)
+        stack.callback(push.close, 0)
+        push.connect(router.input_endpoint)
+        x = np.sin(np.arange(W) / 5.0)
+        for seq in range(300):
+            push.send_multipart(protocol.encode_window("stop", seq, x))
+        deadline = time.monotonic() + 20
+        while router.counts.routed < 300 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        router_cm.__exit__(None, None, None)  # stops while answers are still coming
+        got = collect(sub, 300, idle_s=2.0)
+    assert router.counts.routed == 300
+    assert [m.seq for m in got] == list(range(300))
