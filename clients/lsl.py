@@ -96,6 +96,8 @@ class LslBridge:
     def run(self) -> Counts:
         pylsl = _pylsl()
         info = find(self.cfg)
+        if info.channel_format() in (pylsl.cf_string, pylsl.cf_undefined):
+            raise InputError(f"LSL outlet {info.name()!r} carries text (markers), not samples: nothing to clean")
         inlet = pylsl.StreamInlet(info, max_buflen=max(1, int(self.cfg.max_buffer_s)), recover=True,
                                   processing_flags=pylsl.proc_clocksync)
         info = inlet.info(timeout=self.cfg.resolve_timeout_s)  # the full description, with its metadata
