@@ -91,7 +91,6 @@ class LslBridge:
         self.counts = Counts()
         self.should_exit = False
         self.pending: dict[str, np.ndarray] = {}  # per channel: final (value, stamp) rows not yet pushed
-        self.pushed = 0  # multi-channel samples pushed to the new outlet
 
     def run(self) -> Counts:
         pylsl = _pylsl()
@@ -171,4 +170,3 @@ class LslBridge:
         good = ~np.isnan(block[:, :, 0]).any(axis=1)
         if good.any():
             outlet.push_chunk(np.ascontiguousarray(block[good, :, 0]), block[good, 0, 1].tolist())
-            self.pushed += int(good.sum())

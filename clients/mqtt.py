@@ -87,7 +87,7 @@ class MqttBridge:
         self.should_exit = False
         self.inbox: queue.Queue[tuple[str, bytes, float]] = queue.Queue(INBOX)
         self.topics: dict[str, Topic] = {}
-        self.gaps, self.gap_s, self.published = 0, 0.0, 0
+        self.gaps, self.gap_s = 0, 0.0
         self.lost_at: float | None = None
         self.connected = False
         self.said_malformed = 0
@@ -224,7 +224,6 @@ class MqttBridge:
             bodies = [json.dumps({cfg.field: [float(v) for v in values], "t": [float(s) for s in stamps]})]
         for body in bodies:
             self.last_publish = c.publish(t.out, body, qos=cfg.qos, retain=cfg.retain)
-        self.published += values.size
 
     def summary(self) -> str:
         return f"{len(self.topics)} topics: {summary(self.counts)}; {self.gaps} broker gaps ({self.gap_s:.1f} s)"
