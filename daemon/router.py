@@ -281,9 +281,8 @@ class Router:
         daemon, which answers it with the error."""
         topic, seq, _ = protocol.peek(frames, 1)
         entry = self.flight.get(topic) if topic is not None else None
-        live = [d for d in daemons if d.up]
-        d = daemons[entry[0]] if entry is not None else max(live, key=lambda x: x.score(topic or b""),
-                                                             default=None)
+        d = daemons[entry[0]] if entry is not None else max((x for x in daemons if x.up),
+                                                             key=lambda x: x.score(topic or b""), default=None)
         if d is None:
             if self.cfg.input_type == "pull":
                 self.reroute.append(frames)

@@ -24,6 +24,7 @@ recorrupt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,29 +41,35 @@ def recorrupt(z: np.ndarray, sigma: np.ndarray, rng: np.random.Generator) -> tup
     return (z + ALPHA * fresh).astype(np.float32), (z - fresh / ALPHA).astype(np.float32)
 
 
-def recorrupted_batches(z: np.ndarray, sigma: np.ndarray, batch_size: int, copies: int, seed: int) -> Any:
-    """A Keras dataset of recorrupted pairs, drawn afresh for every batch (with noise drawn once, a network
-    learns the added noise by heart within a few epochs); an epoch is `copies` passes over the windows."""
+def shuffled_batches(n: int, batch_size: int, copies: int, seed: int,
+                     make: Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]) -> Any:
+    """A Keras dataset whose batch i is make(indices, rng): `copies` passes over n windows per epoch, in a
+    new order each epoch, each batch made afresh (noise drawn once is learnt by heart within a few epochs)."""
     import keras
 
     class Batches(keras.utils.PyDataset):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.rng = np.random.default_rng(seed)
-            self.order = self.rng.permutation(len(z) * copies) % len(z)
+            self.on_epoch_end()
 
         def __len__(self) -> int:
             return -(-len(self.order) // batch_size)
 
         def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-            pick = self.order[i * batch_size:(i + 1) * batch_size]
-            x, y = recorrupt(z[pick], sigma[pick], self.rng)
+            x, y = make(self.order[i * batch_size:(i + 1) * batch_size], self.rng)
             return x[..., None], y[..., None]
 
         def on_epoch_end(self) -> None:
-            self.order = self.rng.permutation(len(z) * copies) % len(z)
+            self.order = self.rng.permutation(n * copies) % n
 
     return Batches()
+
+
+def recorrupted_batches(z: np.ndarray, sigma: np.ndarray, batch_size: int, copies: int, seed: int) -> Any:
+    """A Keras dataset of recorrupted pairs, drawn afresh for every batch; an epoch is `copies` passes over
+    the windows."""
+    return shuffled_batches(len(z), batch_size, copies, seed, lambda pick, rng: recorrupt(z[pick], sigma[pick], rng))
 
 
 def blind_spot(z: np.ndarray, rng: np.random.Generator, copies: int = 1,

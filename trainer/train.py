@@ -24,7 +24,7 @@ from hush.samples import SampleError, cut_windows, load_samples
 from hush.trainer import data, evaluate
 from hush.trainer.model import build, loss_for
 from hush.trainer.noise import Recorded, add_noise
-from hush.trainer.selfsup import blind_spot, recorrupt, recorrupted_batches
+from hush.trainer.selfsup import blind_spot, recorrupt, recorrupted_batches, shuffled_batches
 
 # What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
 # command-line flags win over it.
@@ -214,28 +214,13 @@ def fresh_noise_batches(cfg: TrainConfig, clean: np.ndarray) -> Any:
     """A Keras dataset of (scaled noisy, scaled clean) batches whose noise is drawn anew for every batch, as
     make_windows draws it (kinds, SNR range, the noise file's training part): a pass over a recording's
     windows is never the same twice."""
-    import keras
-
     recorded = recorded_noise(cfg)["train"]
 
-    class Batches(keras.utils.PyDataset):  # type: ignore[misc]
-        def __init__(self) -> None:
-            super().__init__()
-            self.rng = np.random.default_rng(cfg.seed + 1)
-            self.order = self.rng.permutation(len(clean))
+    def make(pick: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        c = clean[pick]
+        return targets(cfg, c, add_noise(c, cfg, rng, recorded=recorded, share=cfg.noise_file_share))
 
-        def __len__(self) -> int:
-            return -(-len(clean) // cfg.batch_size)
-
-        def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-            c = clean[self.order[i * cfg.batch_size:(i + 1) * cfg.batch_size]]
-            x, y = targets(cfg, c, add_noise(c, cfg, self.rng, recorded=recorded, share=cfg.noise_file_share))
-            return x[..., None], y[..., None]
-
-        def on_epoch_end(self) -> None:
-            self.order = self.rng.permutation(len(clean))
-
-    return Batches()
+    return shuffled_batches(len(clean), cfg.batch_size, 1, cfg.seed + 1, make)
 
 
 def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool,

@@ -124,3 +124,21 @@ def test_bad_inputs_are_one_clear_line(case: str, ecg: dict[str, Path], tiny_mod
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and want in err[0], err
     assert not (tmp_path / "x.keras").exists()
+
+
+def test_clean_training_draws_fresh_noise_for_every_pass() -> None:
+    """fresh_noise: each batch of clean windows comes with newly drawn noise at the configured SNR, the target
+    being the clean window in the noisy one's scaling."""
+    from hush.config import TrainConfig
+    from hush.trainer.train import fresh_noise_batches
+
+    clean = np.sin(np.linspace(0, 20, 150))[None].repeat(100, axis=0)
+    cfg = TrainConfig(noise=["white"], batch_size=25, snr_db_min=10.0, snr_db_max=10.0)
+    batches = fresh_noise_batches(cfg, clean)
+    assert len(batches) == 4
+    (x, y), (x_again, _) = batches[0], batches[0]
+    assert x.shape == y.shape == (25, 150, 1) and not np.array_equal(x, x_again)  # other noise each time
+    unit = (y - y.mean(axis=1, keepdims=True)) / np.ptp(y, axis=1, keepdims=True)
+    np.testing.assert_allclose(unit[0], unit[1], atol=1e-5)  # the clean sine, in each noisy window's scaling
+    snr = 10 * np.log10(y.var(axis=1) / (x - y).var(axis=1))
+    assert abs(float(snr.mean()) - 10.0) < 0.5
