@@ -150,7 +150,8 @@ class MqttBridge:
                 reporter.tick()
                 self._read(link, 0.01)
                 self._service(c, link)
-            for t in self.topics.values():  # stop: what was received goes out, the tail padded
+            self._read(link, 0.0)  # stop: every message already received goes out, the tail padded
+            for t in self.topics.values():
                 for seq, win in t.channel.finish():
                     link.send(t.channel.stream, seq, win, None, None)
             deadline = time.monotonic() + self.cfg.answer_timeout_s

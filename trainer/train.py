@@ -158,15 +158,30 @@ def safe_backup(keras: Any, directory: str, say: Say) -> Any:
         def on_train_begin(self, logs: Any = None) -> None:
             try:
                 super().on_train_begin(logs)
-            except OSError as exc:
-                import shutil
+            except (OSError, ValueError) as exc:  # ValueError: metadata JSON cut short by a kill mid-write
+                if not self._restore_previous():
+                    import shutil
 
-                say(f"checkpoint in {directory} unreadable ({exc}); starting over")
-                shutil.rmtree(directory, ignore_errors=True)
-                self.model._initial_epoch = 0
-            else:
-                if getattr(self.model, "_initial_epoch", 0):
-                    say(f"resuming from the checkpoint in {directory}: epoch {self.model._initial_epoch + 1}")
+                    say(f"checkpoint in {directory} unreadable ({exc}); starting over")
+                    shutil.rmtree(directory, ignore_errors=True)
+                    self.model._initial_epoch = 0
+            if getattr(self.model, "_initial_epoch", 0):
+                say(f"resuming from the checkpoint in {directory}: epoch {self.model._initial_epoch + 1}")
+
+        def _restore_previous(self) -> bool:
+            """The epoch before the unreadable one, when both its files are there and readable."""
+            import shutil
+
+            prev = (self._prev_weights_path, self._prev_training_metadata_path)
+            if not all(Path(p).exists() for p in prev):
+                return False
+            shutil.copy(prev[0], self._weights_path)
+            shutil.copy(prev[1], self._training_metadata_path)
+            try:
+                self._load_model()
+            except (OSError, ValueError):
+                return False
+            return True
 
     return SafeBackup(directory, double_checkpoint=True)
 

@@ -216,7 +216,7 @@ def test_mqtt_bridge_cleans_a_topic_and_resumes_after_a_broker_restart(shipped_r
             wait_for(lambda: bridge.gaps == 1 and bridge.connected and sub.connects == 2 and pub.connects == 2, 30,
                      "the clients back on the restarted broker")
             send(n // 2, n)
-            wait_for(lambda: received() >= n - 300, 30, "the second half cleaned")
+            wait_for(lambda: received() >= n - 300 and bridge.counts.received == n, 30, "the second half cleaned")
             bridge.should_exit = True  # SIGTERM's path: the tail goes out padded
             th.join(30)
             wait_for(lambda: received() >= n, 10, "the tail")

@@ -145,9 +145,17 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
             break
     import time
 
+    def written() -> bool:  # Keras writes the weights, then this JSON, just after the epoch line
+        import json
+
+        try:
+            return bool(json.loads((tmp_path / "ckpt" / "training_metadata.json").read_text()))
+        except (OSError, ValueError):
+            return False
+
     deadline = time.monotonic() + 120
-    while not any((tmp_path / "ckpt").rglob("*.json")) and time.monotonic() < deadline:
-        time.sleep(0.01)  # Keras writes the weights, then this, just after the epoch line
+    while not written() and time.monotonic() < deadline:
+        time.sleep(0.01)
     first.kill()
     first.wait(30)
     assert not (tmp_path / "r.keras").exists()
@@ -157,6 +165,34 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert "resuming from the checkpoint" in second.stdout
     assert epochs[0] != "epoch 1" and epochs[-1] == "epoch 3", epochs
     assert modelfile.read_meta(tmp_path / "r.keras")["window"] == 150
+
+
+def test_a_checkpoint_cut_short_falls_back_an_epoch_or_starts_over(tmp_path: Path) -> None:
+    """A kill while Keras writes the epoch's JSON leaves it empty: the previous epoch's pair is used when
+    there is one, and the run starts over (with a line saying so) when there is none."""
+    import keras
+
+    from trainer.train import safe_backup
+
+    said: list[str] = []
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    model.save_weights(ckpt / "latest.weights.h5")
+    (ckpt / "training_metadata.json").write_text("")
+    cb = safe_backup(keras, str(ckpt), said.append)
+    cb.set_model(model)
+    cb.on_train_begin()
+    assert model._initial_epoch == 0 and "starting over" in said[-1] and not ckpt.exists()
+
+    ckpt.mkdir()
+    model.save_weights(ckpt / "latest.weights.h5")
+    (ckpt / "latest.weights.h5.bkp").write_bytes((ckpt / "latest.weights.h5").read_bytes())
+    (ckpt / "training_metadata.json.bkp").write_text('{"epoch": 2, "batch": 0}')
+    (ckpt / "training_metadata.json").write_text("")
+    cb.on_train_begin()
+    assert model._initial_epoch == 2 and said[-1].endswith("epoch 3")
 
 
 def test_csv_with_several_columns_needs_a_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
