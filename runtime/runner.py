@@ -1,9 +1,10 @@
 """The model runner: a Hush model file behind compiled calls, in the input's units.
 
 Batches are padded up to a few bucket sizes, and every bucket is built and run before the first window
-arrives. Three engines: TensorFlow's graph (a concrete function with a fixed input signature, traced once),
-the same XLA-compiled, and TensorFlow Lite with XNNPACK (lite.py); "auto" times all three per bucket at
-start and keeps the fastest. Never `model.predict()` per window: ~50 ms a call against ~0.2 ms for this
+arrives. Four engines: TensorFlow's graph (a concrete function with a fixed input signature, traced once),
+the same XLA-compiled, TensorFlow Lite with XNNPACK (lite.py), and the graph with the inner convolutions in
+bfloat16 (bf16.py; on cores with bfloat16 arithmetic, and served only when its answers pass bf16.check);
+"auto" times them per bucket at start and keeps the fastest. Never `model.predict()` per window: ~50 ms a call against ~0.2 ms for this
 path (docs/performance.md).
 """
 
@@ -19,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from hush import faults, modelfile, scaling
+from hush.runtime import bf16
 from hush.runtime.lite import Lite, convert
 from hush.runtime.tfenv import tensorflow
 
 log = logging.getLogger("hush.runner")
-ENGINES = ("auto", "lite", "xla", "graph")
+ENGINES = ("auto", "lite", "xla", "graph", "bf16")
 
 
 def buckets_for(max_batch: int) -> list[int]:
@@ -64,7 +66,9 @@ class Runner:
         self.buckets = buckets_for(max_batch)
         self.engine = engine
         self._tf = tf
-        names = ("graph", "xla", "lite") if engine == "auto" else (engine,)
+        names: tuple[str, ...] = ("graph", "xla", "lite") if engine == "auto" else (engine,)
+        if engine == "auto" and bf16.hardware():
+            names += ("bf16",)
         # name -> call on a (b, W) float32 array, b one of the buckets.
         self._engines: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
         self.lite: Lite | None = None
@@ -84,11 +88,20 @@ class Runner:
                 self.lite = Lite(flatbuffer, self.window, self.buckets, threads, tf)
                 self._engines[name] = self.lite
                 continue
+            net = model
+            if name == "bf16":
+                try:
+                    net = bf16.variant(model)
+                except ValueError as exc:
+                    if engine == "bf16":
+                        raise modelfile.ModelFileError(f"model {self.model_id}: no bfloat16 engine: {exc}") from None
+                    continue
             # The concrete function, called with a tensor: a tf.function's own dispatch (binding arguments,
             # looking up its traces) costs ~120 us a call here, a quarter of a batch-1 call.
-            call = tf.function(lambda x: model(x, training=False), input_signature=[spec],
+            call = tf.function(lambda x, net=net: tf.cast(net(x, training=False), tf.float32), input_signature=[spec],
                                jit_compile=name == "xla").get_concrete_function()
             self._engines[name] = _tensor_call(call, tf)
+        self.bf16_check = ""  # the log line of bf16.check, once warm_up has run it
         self.choice = {b: names[0] for b in self.buckets}  # bucket -> engine; warm_up may choose
         self._call_for = {b: self._engines[names[0]] for b in self.buckets}
 
@@ -122,6 +135,8 @@ class Runner:
         either way by a few percent: docs/performance.md)."""
         if self.lite is not None:
             self.lite.prepare(workers)
+        if "bf16" in self._engines:
+            self._check_bf16()
         for b in self.buckets:
             z = np.zeros((b, self.window), np.float32)
             best = None
@@ -143,8 +158,31 @@ class Runner:
         if self.engine == "auto":
             log.info("engine by batch size: %s", ", ".join(f"{b}:{c}" for b, c in self.choice.items()))
 
-    def run_scaled(self, z: np.ndarray) -> np.ndarray:
-        """Model outputs for scaled windows z (n, W) float32, padding each chunk up to a bucket."""
+    def _check_bf16(self) -> None:
+        """bf16.check against float32 (the graph, or whichever float32 engine there is); auto drops bf16
+        when outside the tolerance, an explicit engine = "bf16" is served with a warning."""
+        ref_name = next((n for n in ("graph", "lite", "xla") if n in self._engines), None)
+        if ref_name is None:  # engine = "bf16" alone: a float32 graph to compare with
+            spec = self._tf.TensorSpec([None, self.window, 1], self._tf.float32)
+            model = self.model
+            ref = _tensor_call(self._tf.function(lambda x: model(x, training=False), input_signature=[spec])
+                               .get_concrete_function(), self._tf)
+        else:
+            ref = self._engines[ref_name]
+        ok, line = bf16.check(lambda z: self.run_scaled(z, ref), lambda z: self.run_scaled(z, self._engines["bf16"]),
+                              self.window, self.scaling)
+        self.bf16_check = line
+        if ok:
+            log.info("model %s: %s", self.model_id, line)
+        elif self.engine == "bf16":
+            log.warning("model %s: %s; serving bfloat16 as configured", self.model_id, line)
+        else:
+            log.warning("model %s: %s; not using it", self.model_id, line)
+            del self._engines["bf16"]
+
+    def run_scaled(self, z: np.ndarray, call: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+        """Model outputs for scaled windows z (n, W) float32, padding each chunk up to a bucket; through
+        `call` instead of each bucket's engine when given."""
         z = np.asarray(z, np.float32)  # no copy for scaling.forward's output; Lite takes float32 only
         n = z.shape[0]
         out = np.empty((n, self.window), np.float32)
@@ -157,7 +195,7 @@ class Runner:
             if faults.HOOKS:  # tests only: no string is built per call otherwise
                 faults.hit("engine")
                 faults.hit(f"engine:{self.choice[b]}")
-            out[start:start + m] = self._call_for[b](chunk)[:m]
+            out[start:start + m] = (call or self._call_for[b])(chunk)[:m]
         return out
 
     def denoise(self, x: np.ndarray) -> np.ndarray:
