@@ -2,10 +2,16 @@
 
 What waits for the model is bounded, and what happens at the bound depends on the input socket:
 - **Queue limit.** At most `limit` windows (queue_batches x max_batch) wait. With SUB input (`drop`), a
-  message that would pass it is refused on arrival and answered `overloaded`: a PUB cannot be slowed, and a
-  bounded queue keeps the latency of what is served bounded. While the queue is full, the I/O thread refuses
-  what it reads without decoding the samples (`full`). With PULL input nothing is refused: the I/O thread
-  stops reading until there is room (`has_room`), so ZeroMQ holds the senders back and nothing is lost.
+  PUB cannot be slowed, and a bounded queue keeps the latency of what is served bounded: at the limit,
+  something is answered `overloaded`. With PULL input nothing is refused: the I/O thread stops reading until
+  there is room (`has_room`), so ZeroMQ holds the senders back (fair-queued per connection) and nothing is lost.
+- **Per stream, the longest queue gives way** (SUB input). At the limit, a message from a stream that
+  would then hold no more windows than the stream holding the most (the hog) is admitted, and the hog's
+  newest messages are pushed out to make room (`evicted`, answered `overloaded`); a message from the hog
+  itself, or one that would make its stream the hog, is refused. So one stream sending past the daemon's
+  capacity loses its own windows, not the others' (longest-queue drop: every stream holding less than its
+  share of the queue is never refused). While the queue is full, the I/O thread reads each message's stream
+  id and window count only and refuses it without decoding the samples when `refuses` says so.
 - **Age limit** (SUB input, `max_age_s` > 0). Under sustained overload everything in a full queue is late: a
   message that waited longer than max_age_s when a worker takes it is answered `overloaded` instead of run,
   which gives its model time to the rest. The oldest leave first, so the stale ones are a prefix.
@@ -14,13 +20,16 @@ What waits for the model is bounded, and what happens at the bound depends on th
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from hush.daemon.batcher import Batcher
 
 T = TypeVar("T")
-QUEUE_FULL = "the queue of windows waiting for the model is full"
+QUEUE_FULL = "the queue of windows waiting for the model is full and this stream holds the most of it"
+PUSHED_OUT = ("the queue of windows waiting for the model is full and this stream held the most of it: its newest "
+              "message made room for another stream's")
 
 
 @dataclass(frozen=True)
@@ -35,26 +44,60 @@ class Rules:
 class Admission(Generic[T]):
     def __init__(self, rules: Rules):
         self.rules = rules
-        self._batcher: Batcher[tuple[T, float]] = Batcher(rules.max_batch, rules.max_wait_s)
+        self._batcher: Batcher[tuple[T, float, Hashable]] = Batcher(rules.max_batch, rules.max_wait_s)
+        self._per: dict[Hashable, int] = {}  # stream -> windows waiting (streams with none are left out)
+        self.evicted: list[T] = []  # pushed out for another stream's message; the caller answers and clears
 
     def __len__(self) -> int:
         """Windows waiting."""
         return len(self._batcher)
 
     def full(self) -> bool:
-        """SUB input at its limit: what is read now is refused without being decoded."""
+        """SUB input at its limit: what is read now is looked at (`refuses`) before it is decoded."""
         return self.rules.drop and len(self._batcher) >= self.rules.limit
 
     def has_room(self) -> bool:
         """PULL input: whether the I/O thread may read more."""
         return len(self._batcher) < self.rules.limit
 
-    def admit(self, item: T, windows: int, now: float) -> bool:
-        """Queue `item` (a message of `windows` windows) arrived at `now`; False: refused (SUB input, full)."""
-        if self.rules.drop and len(self._batcher) + windows > self.rules.limit:
-            return False
-        self._batcher.add((item, now), now, windows=windows)
+    def waiting(self, stream: Hashable) -> int:
+        """Windows of `stream` waiting."""
+        return self._per.get(stream, 0)
+
+    def _hog(self, stream: Hashable, windows: int) -> Hashable | None:
+        """The stream to push out for `stream`'s message of `windows` windows: the one holding the most, if it
+        would still hold more than `stream` after admission; else None."""
+        if not self._per:
+            return None
+        hog = max(self._per, key=self._per.__getitem__)  # at most `limit` streams wait
+        return hog if hog != stream and self._per[hog] > self._per.get(stream, 0) + windows else None
+
+    def refuses(self, stream: Hashable, windows: int) -> bool:
+        """SUB input: whether a message of `windows` windows from `stream` would be refused now."""
+        return (self.rules.drop and len(self._batcher) + windows > self.rules.limit
+                and self._hog(stream, windows) is None)
+
+    def admit(self, item: T, windows: int, now: float, stream: Hashable = b"") -> bool:
+        """Queue `item` (a message of `windows` windows from `stream`) arrived at `now`; False: refused (SUB
+        input, full, and `stream` holds the most). Messages pushed out for it are added to `evicted`."""
+        if self.rules.drop:
+            while len(self._batcher) + windows > self.rules.limit:
+                hog = self._hog(stream, windows)
+                if hog is None:
+                    return False
+                (old, _, _), n = self._batcher.pop_newest(lambda entry: entry[2] == hog)  # type: ignore[misc]
+                self._count(hog, -n)
+                self.evicted.append(old)
+        self._batcher.add((item, now, stream), now, windows=windows)
+        self._count(stream, windows)
         return True
+
+    def _count(self, stream: Hashable, windows: int) -> None:
+        left = self._per.get(stream, 0) + windows
+        if left:
+            self._per[stream] = left
+        else:
+            del self._per[stream]
 
     def deadline(self) -> float | None:
         """When the waiting batch is due at the latest; None when nothing waits."""
@@ -62,9 +105,12 @@ class Admission(Generic[T]):
 
     def take(self, now: float, force: bool = False) -> tuple[list[T], list[tuple[T, float]]]:
         """A batch if one is ready (or `force`): (items to run, [(item, seconds waited)] refused as too old)."""
-        taken = self._batcher.take(now, force=force)
+        taken = self._batcher.take(now, force=force, windows=self._after_take)
         limit, n = self.rules.max_age_s if self.rules.drop else 0.0, 0
         if limit:
             while n < len(taken) and now - taken[n][1] > limit:
                 n += 1
-        return [item for item, _ in taken[n:]], [(item, now - t) for item, t in taken[:n]]
+        return [item for item, _, _ in taken[n:]], [(item, now - t) for item, t, _ in taken[:n]]
+
+    def _after_take(self, entry: tuple[T, float, Hashable], windows: int) -> None:
+        self._count(entry[2], -windows)

@@ -12,6 +12,7 @@ one batch, the next one fills (docs/performance.md), so max_wait_ms only matters
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -43,15 +44,29 @@ class Batcher(Generic[T]):
         return bool(self._items) and (self._windows >= self.max_batch or now >= self._items[0][2] +
                                       self.max_wait_s)
 
-    def take(self, now: float, force: bool = False) -> list[T]:
-        """Up to max_batch windows' worth of the oldest items if a batch is ready (or `force`), else []."""
+    def take(self, now: float, force: bool = False, windows: Callable[[T, int], None] | None = None) -> list[T]:
+        """Up to max_batch windows' worth of the oldest items if a batch is ready (or `force`), else [];
+        `windows(item, n)` is told each item's window count."""
         if not self._items or not (force or self.ready(now)):
             return []
         batch: list[T] = []
         taken = 0
         while self._items and (not batch or taken + self._items[0][1] <= self.max_batch):
-            item, windows, _ = self._items.popleft()
+            item, n, _ = self._items.popleft()
             batch.append(item)
-            taken += windows
+            taken += n
+            if windows is not None:
+                windows(item, n)
         self._windows -= taken
         return batch
+
+    def pop_newest(self, match: Callable[[T], bool]) -> tuple[T, int]:
+        """Remove the newest item for which `match` is true: (item, its windows). KeyError if none matches.
+        Scans from the newest end, where a stream sending fast has its items."""
+        for i in range(len(self._items) - 1, -1, -1):
+            if match(self._items[i][0]):
+                item, n, _ = self._items[i]
+                del self._items[i]
+                self._windows -= n
+                return item, n
+        raise KeyError("no waiting item matches")

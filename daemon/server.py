@@ -25,7 +25,7 @@ import zmq
 
 from hush import faults, modelfile, protocol
 from hush.config import ServeConfig
-from hush.daemon.admission import QUEUE_FULL
+from hush.daemon.admission import PUSHED_OUT, QUEUE_FULL
 from hush.daemon.pipeline import Finished, Handoff, Inference, Sender, ServeError, Watch, attach
 from hush.daemon.stats import Stats
 from hush.daemon.streams import SeqTracker
@@ -378,7 +378,7 @@ class Server:
                     frames = insock.recv_multipart(zmq.NOBLOCK)
                 except zmq.Again:
                     break
-                accepted.append(self._drop(frames) if full else self._accept(frames))
+                accepted.append(self._drop_or_accept(frames, handoff) if full else self._accept(frames))
             got = len(accepted)
             self._hand_over(handoff, accepted)
             accepted.clear()
@@ -405,21 +405,29 @@ class Server:
                     handoff.errors.append(protocol.encode_error("internal", f"the daemon failed to queue it: {exc}"
                                                                 [:200], req.topic, req.seq))
                     continue
-                if not q.admit(req, k, req.received):
+                if not q.admit(req, k, req.received, req.topic):
                     handoff.errors.append(self.stats.drop(req.topic, req.seq, k, QUEUE_FULL))
                     continue
                 self.stats.messages_in += 1
                 self.stats.windows_in += k
+                for old in q.evicted:  # pushed out for this one: a hog's newest (counted in, as one too old is)
+                    handoff.errors.append(self.stats.drop(old.topic, old.seq, len(old.samples), PUSHED_OUT))
+                q.evicted.clear()
             handoff.cond.notify()  # one idle worker is enough; waking all would only contend
             while not q.rules.drop and not q.has_room() and not self.should_exit:
                 handoff.cond.wait(0.1)
 
-    def _drop(self, frames: list[bytes]) -> tuple[None, list[bytes]]:
-        """A message read while the queue is full: answered `overloaded` without decoding its samples."""
+    def _drop_or_accept(self, frames: list[bytes], handoff: Handoff) -> tuple[protocol.Request | None,
+                                                                             list[bytes] | None]:
+        """A message read while the queue is full: its stream id and window count are read, and it is
+        answered `overloaded` without decoding its samples if its stream holds the most of the queue
+        (admission.py); else decoded, to push a hog's newest out when it is handed over."""
+        topic, seq, windows = protocol.peek(frames, handoff.runner.window)
+        with handoff.cond:
+            refused = handoff.queue.refuses(topic, windows)
+        if not refused:
+            return self._accept(frames)
         self.stats.received += 1
-        runner = self.handoff.runner if self.handoff else self.runner
-        assert runner is not None
-        topic, seq, windows = protocol.peek(frames, runner.window)
         if topic is not None and seq is not None:
             self._check_seq(topic, seq)  # a drop is not a gap: the stream's next seq must not count it
         return None, self.stats.drop(topic, seq, windows, QUEUE_FULL)

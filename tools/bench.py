@@ -259,6 +259,9 @@ def summarize(result: dict[str, Any]) -> None:
     if "transport_floor" in result:  # what the daemon adds to the transport's own p99, in batch-1 calls
         result["ratios"]["p99_at_200_above_transport_over_model_b1"] = (
             (p99_200 - result["transport_floor"]["p99_ms"]) / m["b1_ms"])
+    f32 = m.get("float32_batched_windows_per_s", batched)
+    result["ratios"]["model_best_over_float32_best"] = batched / f32
+    result["ratios"]["sustained_k8_over_float32_model"] = sustained(8) / f32
     result["sustained_windows_per_s"] = {"k1": sustained(1), "k8": sustained(8)}
     tc = result.get("transport_cost")
     if tc:  # the most one-window messages these cores can carry if the daemon cost no more than the forwarder
@@ -285,7 +288,11 @@ def table(r: dict[str, Any]) -> str:
     m, ra, s = r["model_alone"], r["ratios"], r["sustained_windows_per_s"]
     rows = [
         ("model alone, batch 1 (best setting)", f"{m['b1_ms']:.3f} ms per call"),
-        (f"model alone, batch {r['max_batch']} (best setting)", f"{m['batched_windows_per_s']:,.0f} windows/s"),
+        (f"model alone, batch {r['max_batch']} (best setting)", f"{m['batched_windows_per_s']:,.0f} windows/s "
+                                                                f"({m.get('best', {}).get('engine', '?')})"),
+        ("ratio: best engine / best float32 one", f"{ra['model_best_over_float32_best']:.2f}   goal >= 2 "
+                                                  f"(float32: {m.get('float32_batched_windows_per_s', 0):,.0f} "
+                                                  f"windows/s, {m.get('float32_best', {}).get('engine', '?')})"),
         ("model.predict() per window", f"{m['predict_windows_per_s']:,.0f} windows/s"),
         ("end to end, sustained, zero loss", f"{s['k1']:,.0f} windows/s (1 per message), "
                                              f"{s['k8']:,.0f} (8 per message)"),
@@ -294,6 +301,7 @@ def table(r: dict[str, Any]) -> str:
         ("daemon's own cost, no model", f"{sum(r['daemon_stages_us'].values()):.1f} us per window"),
         ("ratio: end to end / model batched", f"{ra['sustained_k1_over_model_batched']:.2f} (k=1), "
                                               f"{ra['sustained_k8_over_model_batched']:.2f} (k=8)   goal >= 0.8"),
+        ("ratio: end to end k=8 / float32 model", f"{ra['sustained_k8_over_float32_model']:.2f}   goal >= 1.6"),
         *([("  k=1 ceiling on these cores", f"{ra['k1_ceiling_over_model_batched']:.2f} ({r['cores']} cores / "
             f"(model {m['batched_cpu_us_per_window']:.0f} + transport {r['transport_cost']['cpu_us_per_message']:.0f}"
             " us CPU per window): a daemon costing no more than a bare forwarder)"),

@@ -4,6 +4,7 @@ process since TensorFlow's thread pools are fixed at its start): `hush bench` st
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -117,19 +118,47 @@ def compare_models(paths: list[str], batch: int, workers: int, say: Any = print)
     return rows
 
 
+FLOAT32 = ("graph", "xla", "lite")
+
+
+def peak_gflops(cores: int) -> dict[str, float]:
+    """The cores' arithmetic peak, from their vector units and clock (/proc/cpuinfo's MHz): float32 with
+    AVX-512 (two 16-lane FMA units: 64 FLOP per cycle), bfloat16 and int8 on AMX (1,024 and 2,048 per
+    cycle). A physical bound, never reached by a network this small; the distance to it is the point."""
+    import re
+
+    try:
+        mhz = max(float(v) for v in re.findall(r"cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text()))
+    except (OSError, ValueError):
+        return {}
+    from hush.runtime import bf16
+
+    ghz = cores * mhz / 1000
+    peak = {"clock_ghz": mhz / 1000, "float32": 64 * ghz}
+    if bf16.hardware():
+        peak.update({"bf16": 1024 * ghz, "int8": 2048 * ghz})
+    return peak
+
+
 def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: bool = True) -> dict[str, Any]:
-    """Every way of running the model alone that the daemon can be set to; the best is the bar."""
-    out: dict[str, Any] = {"configs": []}
+    """Every way of running the model alone that the daemon can be set to; the best is the bar, and the best
+    float32 one the bar a reduced-precision engine is measured against."""
+    from hush.runtime import bf16
+
+    mflop = mflop_per_window(model_path)
+    out: dict[str, Any] = {"configs": [], "mflop_per_window": mflop}
+    engines = FLOAT32 + (("bf16",) if bf16.hardware() else ())
     for intra, n in ((0, 1), (1, workers)) if workers > 1 else ((0, 1),):
-        for engine in ("graph", "xla", "lite"):
+        for engine in engines:
             r: dict[str, Any] = time_model_in_process(str(model_path), batch, intra, n, engine, False)
-            r.update({"intra_op_threads": intra, "workers": n, "engine": engine})
+            r.update({"intra_op_threads": intra, "workers": n, "engine": engine,
+                      "gflops": r["batched_windows_per_s"] * mflop / 1e3})
             out["configs"].append(r)
             say(f"  model, {n} worker(s), threads {intra or 'auto'}, {engine:5s}: batch 1 "
                 f"{r['b1_ms']:.3f} ms/call (at 200 calls/s: p50 {r['b1_paced_p50_ms']:.3f}, p99 "
                 f"{r['b1_paced_p99_ms']:.3f}); batch {batch}: {r['batched_windows_per_s']:9,.0f} windows/s (median of "
                 f"{', '.join(f'{x:,.0f}' for x in r['batched_runs'])}; "
-                f"{r['batched_cpu_us_per_window']:.0f} us CPU per window)")
+                f"{r['batched_cpu_us_per_window']:.0f} us CPU per window, {r['gflops']:.0f} GFLOP/s)")
     if predict:
         p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
         out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
@@ -140,4 +169,16 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
     best = max(out["configs"], key=lambda c: c["batched_windows_per_s"])
     out["batched_windows_per_s"], out["batched_cpu_us_per_window"] = (best["batched_windows_per_s"],
                                                                       best["batched_cpu_us_per_window"])
+    out["best"] = {k: best[k] for k in ("engine", "workers", "intra_op_threads")}
+    f32 = max((c for c in out["configs"] if c["engine"] in FLOAT32), key=lambda c: c["batched_windows_per_s"])
+    out["float32_batched_windows_per_s"] = f32["batched_windows_per_s"]
+    out["float32_best"] = {k: f32[k] for k in ("engine", "workers", "intra_op_threads")}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    out["peak_gflops"] = peak = peak_gflops(cores)
+    by_engine = {e: max(c["batched_windows_per_s"] for c in out["configs"] if c["engine"] == e) for e in engines}
+    say(f"  {mflop:.2f} MFLOP per window; best windows/s by engine: " + ", ".join(
+        f"{e} {v:,.0f} ({v * mflop / 1e3:.0f} GFLOP/s)" for e, v in by_engine.items()))
+    if peak:
+        say(f"  these {cores} cores' peak at {peak['clock_ghz']:.2f} GHz: " + ", ".join(
+            f"{k} {v:,.0f} GFLOP/s" for k, v in peak.items() if k != "clock_ghz"))
     return out

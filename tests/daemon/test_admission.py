@@ -46,3 +46,44 @@ def test_batches_form_by_the_batcher_rule_and_force_empties_the_queue() -> None:
     assert q.take(now=0.005) == ([], []) and q.deadline() == 0.01
     assert q.take(now=0.005, force=True) == (["a"], [])
     assert q.deadline() is None and len(q) == 0
+
+
+def test_at_the_limit_the_stream_holding_the_most_gives_way() -> None:
+    """Longest-queue drop: a hot stream fills the queue; a quiet stream's message still gets in, and the hot
+    stream's newest message is pushed out for it; the hot stream's own next message is refused."""
+    q: Admission[str] = Admission(Rules(max_batch=4, max_wait_s=1.0, limit=6, drop=True))
+    for i in range(6):
+        assert q.admit(f"hot{i}", 1, now=0.0, stream=b"hot")
+    assert q.refuses(b"hot", 1) and not q.refuses(b"quiet", 1)
+    assert not q.admit("hot6", 1, now=0.0, stream=b"hot") and q.evicted == []
+    assert q.admit("quiet0", 1, now=0.0, stream=b"quiet")
+    assert q.evicted == ["hot5"] and len(q) == 6 and q.waiting(b"hot") == 5 and q.waiting(b"quiet") == 1
+    q.evicted.clear()
+    assert q.admit("quiet1", 2, now=0.0, stream=b"quiet")  # two windows: two of the hog's pushed out
+    assert q.evicted == ["hot4", "hot3"] and q.waiting(b"hot") == 3 and q.waiting(b"quiet") == 3
+    q.evicted.clear()
+    assert not q.admit("quiet2", 1, now=0.0, stream=b"quiet")  # 4 > 3: quiet would become the hog
+    assert q.take(now=1.0) == (["hot0", "hot1", "hot2", "quiet0"], [])
+    assert q.waiting(b"hot") == 0 and q.waiting(b"quiet") == 2
+
+
+def test_many_quiet_streams_lose_nothing_to_one_hot_one() -> None:
+    """500 streams of one window each keep coming while one stream sends three times what is taken: every
+    quiet message is admitted, the hot stream alone is refused or pushed out."""
+    q: Admission[str] = Admission(Rules(max_batch=64, max_wait_s=0.0, limit=256, drop=True))
+    refused: dict[str, int] = {"hot": 0, "quiet": 0}
+    now = 0.0
+    for step in range(200):
+        for i in range(3 * 64):
+            if not q.admit("hot", 1, now, stream=b"hot"):
+                refused["hot"] += 1
+        for s in range(step % 5, 500, 5):  # 100 quiet streams a step, each of the 500 every 5th step
+            if not q.admit(f"q{s}", 1, now, stream=f"q{s}".encode()):
+                refused["quiet"] += 1
+        refused["hot"] += sum(1 for x in q.evicted if x == "hot")
+        assert all(x == "hot" for x in q.evicted)
+        q.evicted.clear()
+        q.take(now)
+        q.take(now)  # two batches per step: 128 windows taken while 192 + 100 arrive
+        now += 0.01
+    assert refused["quiet"] == 0 and refused["hot"] > 0

@@ -58,6 +58,49 @@ def test_overload_drops_the_newest_and_the_counters_reconcile() -> None:
     assert stats["seq_gaps"] == 0  # the daemon's own drops are answered, not reported as lost on the way
 
 
+def test_one_stream_flooding_loses_its_own_windows_not_the_others() -> None:
+    """A stream sending ten times what the model can do, while five others send a window every 100 ms: every
+    window of the five is denoised; the flood's are answered `overloaded` (per-stream admission)."""
+    import threading
+
+    from hush.clients.publisher import Publisher
+
+    with serving(SlowRunner(), "hot", max_batch=2, queue_batches=4, max_queue_ms=0.0) as (srv, sub, hot):
+        quiet = [Publisher(srv.input_endpoint, f"quiet{i}") for i in range(5)]
+        for p in quiet:
+            p.wait_connected()
+        stop, sent = threading.Event(), [0]
+
+        def flood() -> None:
+            while not stop.is_set():
+                hot.send(np.ones(150))
+                sent[0] += 1
+                time.sleep(0.001)  # ~1,000 windows/s against the model's 100
+
+        th = threading.Thread(target=flood)
+        th.start()
+        time.sleep(0.3)  # the queue is full of the flood before the others start
+        for _ in range(20):
+            for p in quiet:
+                p.send(np.ones(150))
+            time.sleep(0.1)
+        stop.set()
+        th.join()
+        got = collect(sub, sent[0] + 100)
+        for p in quiet:
+            p.close()
+    by_stream: dict[str, list[Any]] = {}
+    for m in got:
+        by_stream.setdefault(m.topic.removeprefix("!error/"), []).append(m)
+    assert len(got) == sent[0] + 100  # one answer each
+    for i in range(5):
+        answers = by_stream[f"quiet{i}"]
+        assert len(answers) == 20 and not [m.body for m in answers if m.is_error]
+    hot_errors = [m for m in by_stream["hot"] if m.is_error]
+    assert len(hot_errors) > sent[0] // 2 and all(m.body["error"] == "overloaded" for m in hot_errors)
+    assert any("made room for another stream" in m.body["detail"] for m in hot_errors)
+
+
 def test_windows_that_waited_too_long_are_dropped_not_run_late() -> None:
     # A queue long enough to hold the whole flood; only the age limit can drop. 20 ms per batch of 2.
     with serving(SlowRunner(), "late", max_batch=2, queue_batches=500, max_queue_ms=100.0) as (srv, sub, pub):
