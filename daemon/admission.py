@@ -85,7 +85,7 @@ class Admission(Generic[T]):
                 hog = self._hog(stream, windows)
                 if hog is None:
                     return False
-                (old, _, _), n = self._batcher.pop_newest(lambda entry: entry[2] == hog)  # type: ignore[misc]
+                (old, _, _), n = self._batcher.pop_newest(lambda entry, hog=hog: entry[2] == hog)  # type: ignore[misc]
                 self._count(hog, -n)
                 self.evicted.append(old)
         self._batcher.add((item, now, stream), now, windows=windows)

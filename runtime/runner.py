@@ -4,8 +4,8 @@ Batches are padded up to a few bucket sizes, and every bucket is built and run b
 arrives. Four engines: TensorFlow's graph (a concrete function with a fixed input signature, traced once),
 the same XLA-compiled, TensorFlow Lite with XNNPACK (lite.py), and the graph with the inner convolutions in
 bfloat16 (bf16.py; on cores with bfloat16 arithmetic, and served only when its answers pass bf16.check);
-"auto" times them per bucket at start and keeps the fastest. Never `model.predict()` per window: ~50 ms a call against ~0.2 ms for this
-path (docs/performance.md).
+"auto" times them per bucket at start and keeps the fastest. Never `model.predict()` per window: ~50 ms a
+call against ~0.2 ms for this path (docs/performance.md).
 """
 
 from __future__ import annotations

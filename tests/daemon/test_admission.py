@@ -74,7 +74,7 @@ def test_many_quiet_streams_lose_nothing_to_one_hot_one() -> None:
     refused: dict[str, int] = {"hot": 0, "quiet": 0}
     now = 0.0
     for step in range(200):
-        for i in range(3 * 64):
+        for _ in range(3 * 64):
             if not q.admit("hot", 1, now, stream=b"hot"):
                 refused["hot"] += 1
         for s in range(step % 5, 500, 5):  # 100 quiet streams a step, each of the 500 every 5th step
