@@ -21,6 +21,11 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
         from hush.tools.soak import soak
 
         soak(args.soak, args.out_dir, model, streams=args.streams or 1000)
+    elif args.hot_stream or (args.streams and not args.order):
+        from hush.tools.streams import streams
+
+        streams(args.streams or 500, args.seconds if args.seconds != 4.0 else 30.0, args.hot_stream, args.out_dir,
+                model, ["--engine", sc.engine, "--workers", str(workers)])
     elif args.models:
         model_timing.compare_models(args.models, sc.max_batch, workers)
     elif args.order:
@@ -39,7 +44,7 @@ def run_bench(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 @command("bench", "measure the model, the daemon and the whole path on this machine; print ratios",
          "hush bench --out-dir bench-out\n  hush bench --quick --max-batch 128\n  hush bench --overload 60\n"
          "  hush bench --models old.keras new.keras\n  hush bench --scale-out 2\n  hush bench --order 3\n"
-         "  hush bench --soak 1800",
+         "  hush bench --soak 1800\n  hush bench --streams 5000\n  hush bench --hot-stream",
          run_bench)
 def _bench(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-dir", default="bench-out", help="where bench.json and latency.png go")
@@ -50,8 +55,12 @@ def _bench(p: argparse.ArgumentParser) -> None:
                    help="instead: 3x capacity for SECONDS, then a light load; memory, drops, latency, recovery")
     p.add_argument("--soak", type=float, metavar="SECONDS",
                    help="instead: 0.7x capacity on many streams for SECONDS; memory and latency per minute, slopes")
-    p.add_argument("--streams", type=int, help="with --soak: distinct stream ids (default 1000); with --order: "
-                   "streams sharing the load (default 4: fast sensors, whose windows follow closely)")
+    p.add_argument("--streams", type=int, help="instead: N streams at 360 samples/s each for --seconds (default "
+                   "30), zero loss or not; with --hot-stream: the quiet streams (default 500); with --soak: distinct "
+                   "stream ids (default 1000); with --order: streams sharing the load (default 4)")
+    p.add_argument("--hot-stream", action="store_true",
+                   help="instead: one stream at 3x the model's rate while --streams others send at 360 samples/s; "
+                        "the others must lose nothing")
     p.add_argument("--models", nargs="+", metavar="MODEL",
                    help="instead: each model alone at its best setting, windows/s as a ratio to the first")
     p.add_argument("--scale-out", type=int, metavar="N",

@@ -14,8 +14,9 @@ What waits for the model is bounded, and what happens at the bound depends on th
   id and window count only and refuses it without decoding the samples when `refuses` says so.
 - **Age limit** (SUB input, `max_age_s` > 0). Under sustained overload everything in a full queue is late: a
   message that waited longer than max_age_s when a worker takes it is answered `overloaded` instead of run,
-  which gives its model time to the rest. The oldest leave first, so the stale ones are a prefix.
-- **Batches** form by the Batcher's rule (max_batch windows, or max_wait_s after the first arrived).
+  which gives its model time to the rest.
+- **Batches** form by the Batcher's rule (max_batch windows, or max_wait_s after the first arrived), taking
+  the waiting streams in turn: a quiet stream's window waits for about one batch, not for a hog's backlog.
 """
 
 from __future__ import annotations
@@ -44,8 +45,7 @@ class Rules:
 class Admission(Generic[T]):
     def __init__(self, rules: Rules):
         self.rules = rules
-        self._batcher: Batcher[tuple[T, float, Hashable]] = Batcher(rules.max_batch, rules.max_wait_s)
-        self._per: dict[Hashable, int] = {}  # stream -> windows waiting (streams with none are left out)
+        self._batcher: Batcher[tuple[T, float]] = Batcher(rules.max_batch, rules.max_wait_s)
         self.evicted: list[T] = []  # pushed out for another stream's message; the caller answers and clears
 
     def __len__(self) -> int:
@@ -62,22 +62,23 @@ class Admission(Generic[T]):
 
     def waiting(self, stream: Hashable) -> int:
         """Windows of `stream` waiting."""
-        return self._per.get(stream, 0)
+        return self._batcher.windows_of().get(stream, 0)
 
     def _hog(self, stream: Hashable, windows: int) -> Hashable | None:
         """The stream to push out for `stream`'s message of `windows` windows: the one holding the most, if it
         would still hold more than `stream` after admission; else None."""
-        if not self._per:
+        per = self._batcher.windows_of()
+        if not per:
             return None
-        hog = max(self._per, key=self._per.__getitem__)  # at most `limit` streams wait
-        return hog if hog != stream and self._per[hog] > self._per.get(stream, 0) + windows else None
+        hog = max(per, key=per.__getitem__)  # at most `limit` streams wait
+        return hog if hog != stream and per[hog] > per.get(stream, 0) + windows else None
 
     def refuses(self, stream: Hashable, windows: int) -> bool:
         """SUB input: whether a message of `windows` windows from `stream` would be refused now."""
         return (self.rules.drop and len(self._batcher) + windows > self.rules.limit
                 and self._hog(stream, windows) is None)
 
-    def admit(self, item: T, windows: int, now: float, stream: Hashable = b"") -> bool:
+    def admit(self, item: T, windows: int, now: float, stream: Hashable = None) -> bool:
         """Queue `item` (a message of `windows` windows from `stream`) arrived at `now`; False: refused (SUB
         input, full, and `stream` holds the most). Messages pushed out for it are added to `evicted`."""
         if self.rules.drop:
@@ -85,19 +86,10 @@ class Admission(Generic[T]):
                 hog = self._hog(stream, windows)
                 if hog is None:
                     return False
-                (old, _, _), n = self._batcher.pop_newest(lambda entry, hog=hog: entry[2] == hog)  # type: ignore[misc]
-                self._count(hog, -n)
+                (old, _), _ = self._batcher.pop_newest(hog)
                 self.evicted.append(old)
-        self._batcher.add((item, now, stream), now, windows=windows)
-        self._count(stream, windows)
+        self._batcher.add((item, now), now, windows=windows, stream=stream)
         return True
-
-    def _count(self, stream: Hashable, windows: int) -> None:
-        left = self._per.get(stream, 0) + windows
-        if left:
-            self._per[stream] = left
-        else:
-            del self._per[stream]
 
     def deadline(self) -> float | None:
         """When the waiting batch is due at the latest; None when nothing waits."""
@@ -105,12 +97,9 @@ class Admission(Generic[T]):
 
     def take(self, now: float, force: bool = False) -> tuple[list[T], list[tuple[T, float]]]:
         """A batch if one is ready (or `force`): (items to run, [(item, seconds waited)] refused as too old)."""
-        taken = self._batcher.take(now, force=force, windows=self._after_take)
-        limit, n = self.rules.max_age_s if self.rules.drop else 0.0, 0
-        if limit:
-            while n < len(taken) and now - taken[n][1] > limit:
-                n += 1
-        return [item for item, _, _ in taken[n:]], [(item, now - t) for item, t, _ in taken[:n]]
-
-    def _after_take(self, entry: tuple[T, float, Hashable], windows: int) -> None:
-        self._count(entry[2], -windows)
+        taken = self._batcher.take(now, force=force)
+        limit = self.rules.max_age_s if self.rules.drop else 0.0
+        if not limit:
+            return [item for item, _ in taken], []
+        return ([item for item, t in taken if now - t <= limit],
+                [(item, now - t) for item, t in taken if now - t > limit])

@@ -5,6 +5,11 @@ A batch is ready when it holds `max_batch` windows, or when its first (oldest) i
 windows (a multi-window message); it is never split. `take` hands out at most `max_batch` windows (at least
 one item); what it leaves keeps its own arrival times, so the next batch's clock is already running.
 
+Items carry their stream. A batch takes one item from each waiting stream in turn (round robin, the ring
+carried from batch to batch), each stream's own items oldest first: a stream's windows keep their order, and
+a stream with a long backlog does not make a quiet one wait behind all of it. With one stream (or items
+from many, one each) this is first come, first served.
+
 The daemon's sender thread takes a batch whenever it is free and one is ready: while the model works on
 one batch, the next one fills (docs/performance.md), so max_wait_ms only matters when the model is idle.
 """
@@ -12,7 +17,7 @@ one batch, the next one fills (docs/performance.md), so max_wait_ms only matters
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -25,48 +30,82 @@ class Batcher(Generic[T]):
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_batch, self.max_wait_s = max_batch, max_wait_s
-        self._items: deque[tuple[T, int, float]] = deque()  # (item, windows, arrival time)
+        # stream -> its items (item, windows, arrival time, uid), oldest first; the dict's order is the ring
+        self._streams: dict[Hashable, deque[tuple[T, int, float, int]]] = {}
+        self._per: dict[Hashable, int] = {}  # stream -> windows waiting
+        self._arrivals: deque[tuple[float, int]] = deque()  # (arrival, uid) of every item, oldest first ...
+        self._gone: set[int] = set()  # ... less these, taken or removed out of turn (dropped lazily)
+        self._uid = 0
         self._windows = 0
 
     def __len__(self) -> int:
         """Windows waiting (not items)."""
         return self._windows
 
-    def add(self, item: T, now: float, windows: int = 1) -> None:
-        self._items.append((item, windows, now))
+    def windows_of(self) -> dict[Hashable, int]:
+        """Windows waiting, by stream (streams with none are left out). Read-only."""
+        return self._per
+
+    def add(self, item: T, now: float, windows: int = 1, stream: Hashable = None) -> None:
+        q = self._streams.get(stream)
+        if q is None:
+            q = self._streams[stream] = deque()
+        q.append((item, windows, now, self._uid))
+        self._arrivals.append((now, self._uid))
+        self._uid += 1
         self._windows += windows
+        self._per[stream] = self._per.get(stream, 0) + windows
+
+    def _oldest(self) -> float | None:
+        while self._arrivals and self._arrivals[0][1] in self._gone:
+            self._gone.discard(self._arrivals.popleft()[1])
+        return self._arrivals[0][0] if self._arrivals else None
 
     def deadline(self) -> float | None:
         """When the waiting batch is due at the latest; None when nothing waits."""
-        return self._items[0][2] + self.max_wait_s if self._items else None
+        oldest = self._oldest()
+        return None if oldest is None else oldest + self.max_wait_s
 
     def ready(self, now: float) -> bool:
-        return bool(self._items) and (self._windows >= self.max_batch or now >= self._items[0][2] +
-                                      self.max_wait_s)
+        oldest = self._oldest()
+        return oldest is not None and (self._windows >= self.max_batch or now >= oldest + self.max_wait_s)
 
-    def take(self, now: float, force: bool = False, windows: Callable[[T, int], None] | None = None) -> list[T]:
-        """Up to max_batch windows' worth of the oldest items if a batch is ready (or `force`), else [];
-        `windows(item, n)` is told each item's window count."""
-        if not self._items or not (force or self.ready(now)):
+    def take(self, now: float, force: bool = False) -> list[T]:
+        """Up to max_batch windows' worth of items, a stream at a time in turn, if a batch is ready (or
+        `force`), else []."""
+        if not self._streams or not (force or self.ready(now)):
             return []
         batch: list[T] = []
         taken = 0
-        while self._items and (not batch or taken + self._items[0][1] <= self.max_batch):
-            item, n, _ = self._items.popleft()
+        while self._streams:
+            stream = next(iter(self._streams))
+            q = self._streams[stream]
+            item, n, _, uid = q[0]
+            if batch and taken + n > self.max_batch:
+                break
+            q.popleft()
+            del self._streams[stream]
+            if q:
+                self._streams[stream] = q  # to the back of the ring
+            self._forget(stream, n, uid)
             batch.append(item)
             taken += n
-            if windows is not None:
-                windows(item, n)
-        self._windows -= taken
         return batch
 
-    def pop_newest(self, match: Callable[[T], bool]) -> tuple[T, int]:
-        """Remove the newest item for which `match` is true: (item, its windows). KeyError if none matches.
-        Scans from the newest end, where a stream sending fast has its items."""
-        for i in range(len(self._items) - 1, -1, -1):
-            if match(self._items[i][0]):
-                item, n, _ = self._items[i]
-                del self._items[i]
-                self._windows -= n
-                return item, n
-        raise KeyError("no waiting item matches")
+    def pop_newest(self, stream: Hashable) -> tuple[T, int]:
+        """Remove `stream`'s newest item: (item, its windows). KeyError if the stream has none waiting."""
+        q = self._streams[stream]
+        item, n, _, uid = q.pop()
+        if not q:
+            del self._streams[stream]
+        self._forget(stream, n, uid)
+        return item, n
+
+    def _forget(self, stream: Hashable, windows: int, uid: int) -> None:
+        self._gone.add(uid)
+        self._windows -= windows
+        left = self._per[stream] - windows
+        if left:
+            self._per[stream] = left
+        else:
+            del self._per[stream]

@@ -61,3 +61,20 @@ def test_zero_wait_flushes_every_item_and_force_takes_anything() -> None:
 def test_bad_settings(args: tuple[int, float], msg: str) -> None:
     with pytest.raises(ValueError, match=msg):
         Batcher(*args)
+
+
+def test_streams_are_taken_in_turn_each_in_its_own_order() -> None:
+    """A stream with a backlog and two with one item each: a batch takes the streams in turn, and the ring
+    goes on from where the last batch stopped; each stream's items keep their order."""
+    b: Batcher[str] = Batcher(max_batch=3, max_wait_s=0.0)
+    for i in range(5):
+        b.add(f"hot{i}", now=0.0, stream="hot")
+    b.add("a0", now=0.1, stream="a")
+    b.add("b0", now=0.2, stream="b")
+    b.add("a1", now=0.3, stream="a")
+    assert b.windows_of() == {"hot": 5, "a": 2, "b": 1}
+    assert b.take(1.0) == ["hot0", "a0", "b0"]
+    assert b.take(1.0) == ["hot1", "a1", "hot2"]
+    assert b.deadline() == 0.0  # hot3 has waited since 0.0
+    assert b.pop_newest("hot") == ("hot4", 1) and b.take(1.0) == ["hot3"]
+    assert len(b) == 0 and b.windows_of() == {} and b.deadline() is None
