@@ -67,11 +67,11 @@ class Admission(Generic[T]):
     def _hog(self, stream: Hashable, windows: int) -> Hashable | None:
         """The stream to push out for `stream`'s message of `windows` windows: the one holding the most, if it
         would still hold more than `stream` after admission; else None."""
-        per = self._batcher.windows_of()
-        if not per:
+        most = self._batcher.most()
+        if most is None:
             return None
-        hog = max(per, key=per.__getitem__)  # at most `limit` streams wait
-        return hog if hog != stream and per[hog] > per.get(stream, 0) + windows else None
+        hog, held = most
+        return hog if hog != stream and held > self.waiting(stream) + windows else None
 
     def refuses(self, stream: Hashable, windows: int) -> bool:
         """SUB input: whether a message of `windows` windows from `stream` would be refused now."""

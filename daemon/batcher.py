@@ -33,6 +33,8 @@ class Batcher(Generic[T]):
         # stream -> its items (item, windows, arrival time, uid), oldest first; the dict's order is the ring
         self._streams: dict[Hashable, deque[tuple[T, int, float, int]]] = {}
         self._per: dict[Hashable, int] = {}  # stream -> windows waiting
+        self._by_count: dict[int, dict[Hashable, None]] = {}  # windows waiting -> the streams with that many
+        self._most = 0  # the most windows any stream has waiting
         self._arrivals: deque[tuple[float, int]] = deque()  # (arrival, uid) of every item, oldest first ...
         self._gone: set[int] = set()  # ... less these, taken or removed out of turn (dropped lazily)
         self._uid = 0
@@ -46,6 +48,30 @@ class Batcher(Generic[T]):
         """Windows waiting, by stream (streams with none are left out). Read-only."""
         return self._per
 
+    def most(self) -> tuple[Hashable, int] | None:
+        """A stream with the most windows waiting, and how many; None when nothing waits. O(1): the daemon
+        asks for every message it reads while the queue is full, with thousands of streams waiting."""
+        if not self._most:
+            return None
+        return next(iter(self._by_count[self._most])), self._most
+
+    def _count(self, stream: Hashable, windows: int) -> None:
+        old = self._per.get(stream, 0)
+        new = old + windows
+        if old:
+            bucket = self._by_count[old]
+            del bucket[stream]
+            if not bucket:
+                del self._by_count[old]
+        if new:
+            self._per[stream] = new
+            self._by_count.setdefault(new, {})[stream] = None
+            self._most = max(self._most, new)
+        else:
+            del self._per[stream]
+        while self._most and self._most not in self._by_count:  # bounded by the queue's limit, amortised O(1)
+            self._most -= 1
+
     def add(self, item: T, now: float, windows: int = 1, stream: Hashable = None) -> None:
         q = self._streams.get(stream)
         if q is None:
@@ -54,7 +80,7 @@ class Batcher(Generic[T]):
         self._arrivals.append((now, self._uid))
         self._uid += 1
         self._windows += windows
-        self._per[stream] = self._per.get(stream, 0) + windows
+        self._count(stream, windows)
 
     def _oldest(self) -> float | None:
         while self._arrivals and self._arrivals[0][1] in self._gone:
@@ -104,8 +130,4 @@ class Batcher(Generic[T]):
     def _forget(self, stream: Hashable, windows: int, uid: int) -> None:
         self._gone.add(uid)
         self._windows -= windows
-        left = self._per[stream] - windows
-        if left:
-            self._per[stream] = left
-        else:
-            del self._per[stream]
+        self._count(stream, -windows)

@@ -78,3 +78,16 @@ def test_streams_are_taken_in_turn_each_in_its_own_order() -> None:
     assert b.deadline() == 0.0  # hot3 has waited since 0.0
     assert b.pop_newest("hot") == ("hot4", 1) and b.take(1.0) == ["hot3"]
     assert len(b) == 0 and b.windows_of() == {} and b.deadline() is None
+
+
+def test_the_stream_with_the_most_waiting_is_known_as_items_come_and_go() -> None:
+    b: Batcher[str] = Batcher(max_batch=2, max_wait_s=0.0)
+    assert b.most() is None
+    b.add("a0", now=0.0, stream="a")
+    b.add("b0", now=0.0, stream="b", windows=3)
+    assert b.most() == ("b", 3)
+    b.add("a1", now=0.0, stream="a", windows=3)
+    assert b.most() == ("a", 4)
+    assert b.pop_newest("a") == ("a1", 3) and b.most() == ("b", 3)
+    assert b.take(0.0) == ["a0"]  # b0's three windows would pass max_batch 2 after a0: next batch
+    assert b.take(0.0) == ["b0"] and b.most() is None
