@@ -161,20 +161,22 @@ def synthetic_eval(runner: Any, cfg: TrainConfig, snrs: list[float], n: int, kin
 def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_path: str | None = None,
              pairs: tuple[str, str] | None = None, out_dir: str | Path = "eval-out",
              say: Callable[[str], None] = print, kinds: list[str] | None = None, families: str = "both",
-             fixed_level: bool = False, noise_file: str | None = None, column: str = "") -> dict[str, Any]:
+             fixed_level: bool = False, noise_file: str | None = None, column: str = "",
+             engine: str = "graph") -> dict[str, Any]:
     """Score a model file; see the module docstring for the sources. Writes eval.json and PNGs to out_dir."""
     from hush.runtime.runner import Runner
 
     meta = modelfile.read_meta(model_path)
-    runner = Runner.load(model_path, max_batch=256)
+    runner = Runner.load(model_path, max_batch=256, engine=engine)
     cfg = _train_config(meta)
     if cfg.noise == ["seed"]:
         cfg = dataclasses.replace(cfg, noise=["white"])  # the tutorial's noise has no SNR to set
     rng = np.random.default_rng(cfg.seed + 10_007)  # windows the trainer never drew
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"model": meta["id"], "trained_on": {"families": cfg.families, "noise": cfg.noise,
-                                                                  "snr_db": [cfg.snr_db_min, cfg.snr_db_max]}}
+    result: dict[str, Any] = {"model": meta["id"], "engine": engine,
+                              "trained_on": {"families": cfg.families, "noise": cfg.noise,
+                                             "snr_db": [cfg.snr_db_min, cfg.snr_db_max]}}
     recorded = None
     if noise_file:  # its held-out tail, as `hush train --noise-file` left it
         recorded = Recorded(load_samples(noise_file, cfg.noise_column if noise_file == cfg.noise_file else ""),
