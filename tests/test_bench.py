@@ -105,3 +105,25 @@ def test_order_stats_counts_late_windows_and_the_reorder_wait() -> None:
     assert stats["answered"] == 6
     assert stats["out_of_order"] == 1 / 6
     assert stats["reorder_wait_max_ms"] == 5.0
+
+
+def test_streams_tally_counts_each_groups_answers_refusals_and_missing() -> None:
+    """`hush bench --streams/--hot-stream` scoring: answers and `overloaded` replies are matched to the
+    message they answer by stream and seq; what never came back is missing; other groups are ignored."""
+    import msgpack
+    import numpy as np
+
+    from hush.tools import load
+    from hush.tools.streams import _tally
+
+    spec = load.Load("tcp://127.0.0.1:1", [(10.0, 0.6)], streams=3, prefix="quiet/")  # messages 0..5
+    sent = np.arange(6) * 0.1
+
+    def body(seq: int) -> bytes:
+        return bytes(msgpack.packb({"seq": seq}))
+
+    arrivals = [(0.05, b"quiet/s0", body(0)), (0.2, b"quiet/s1", body(0)), (0.9, b"!error/quiet/s2", body(0)),
+                (0.45, b"quiet/s0", body(1)), (0.6, b"hot/s0", body(0)), (0.6, b"!error/hot/s0", body(1))]
+    t = _tally(spec, sent, arrivals)
+    assert (t["sent"], t["answered"], t["overloaded"], t["missing"], t["streams_refused"]) == (6, 3, 1, 2, 1)
+    assert t["p50_ms"] == pytest.approx(100.0) and t["p99_ms"] == pytest.approx(149.0, rel=0.01)
