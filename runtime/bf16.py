@@ -4,14 +4,14 @@ These cores have AMX tile units, which oneDNN (inside TensorFlow) uses for bfloa
 times the float32 arithmetic per cycle. Only the convolutions between the first and the last change: the
 first reads the input, the last writes the noise estimate that is subtracted from it, and everything around
 them (the medians, the subtraction, the scaling outside the graph) stays float32. A bfloat16 value keeps 8
-bits of mantissa, and int8 (docs/performance.md) showed where that hurts: on nearly clean windows, where
-the answer is the input less a small correction. With both ends in float32 the output SNR stays within
-0.01 dB of float32's from 0 to 40 dB input on held-out signals; with every layer in bfloat16 it loses
-0.37 dB at 40 dB (docs/quality.md).
+bits of mantissa, and its error is relative to the largest activations near it. With both ends in float32,
+white noise from 0 to 40 dB input costs at most 0.01 dB of output SNR on held-out signals (every layer in
+bfloat16: 0.37 dB at 40 dB); impulsive noise at 0 dB, where spikes many times the signal pass through the
+inner layers and the float32 output is ~30 dB clean, costs 0.4-0.5 dB (docs/quality.md).
 
-`check` is the rule the runner applies before it serves bfloat16: windows with known clean parts at input
-SNRs of 0 to 40 dB, scaled as served, denoised by both; the output SNR may differ by at most TOLERANCE_DB at
-every input level.
+`check` is the rule the runner applies before `auto` serves bfloat16: windows with known clean parts, white
+and impulsive noise at input SNRs of 0 to 40 dB, scaled as served, denoised by both; the output SNR may
+differ by at most TOLERANCE_DB in every case.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import numpy as np
 
 from hush import scaling
 
-TOLERANCE_DB = 0.1  # output SNR, bfloat16 against float32, at every input SNR of the check
+TOLERANCE_DB = 0.3  # output SNR, bfloat16 against float32, at every noise and input SNR of the check: the
+# quality bar for a reduced-precision engine (every `hush eval` margin within 0.3 dB of float32's)
 CHECK_SNRS_DB = (0.0, 10.0, 20.0, 30.0, 40.0)
 CONVS = ("Conv1D", "Conv1DTranspose")
 
@@ -55,22 +56,31 @@ def variant(model: Any) -> Any:
     return copy
 
 
-def check_windows(window: int, kind: str, n: int = 128, seed: int = 0) -> list[tuple[float, np.ndarray, np.ndarray]]:
-    """(input SNR, clean, noisy) per CHECK_SNRS_DB, both scaled by the noisy window's scaling as served: sums
-    of tones, steps and ramps at random levels, with white noise. Not the held-out sets: a sanity check of
-    the arithmetic, not of the model."""
+def check_windows(window: int, kind: str, n: int = 64, seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, clean, noisy) for each noise and input SNR of the check, both scaled by the noisy window's
+    scaling as served. Clean: one tone, three tones, a step on a ramp (n windows each) at random levels and
+    offsets: shapes a denoiser cleans well, so its output is clean enough for bfloat16's own error to show.
+    Noise: white, and impulses (0.3-5 % of samples, heavy-tailed), where the activations span the widest
+    range. Not the held-out sets: a check of the arithmetic, not of the model."""
     rng = np.random.default_rng(seed)
     t = np.arange(window)[None, :] / window
-    tones = sum(rng.uniform(0, 1, (n, 1)) * np.sin(2 * np.pi * (rng.uniform(0.5, 20, (n, 1)) * t
-                                                                 + rng.uniform(0, 1, (n, 1)))) for _ in range(3))
-    steps = rng.normal(0, 1, (n, 1)) * (t > rng.uniform(0.1, 0.9, (n, 1))) + rng.normal(0, 1, (n, 1)) * t
-    clean = (tones + steps) * 10 ** rng.uniform(-3, 3, (n, 1)) + rng.normal(0, 100, (n, 1))
+
+    def tone(hz_max: float) -> np.ndarray:
+        return np.sin(2 * np.pi * (rng.uniform(0.5, hz_max, (n, 1)) * t + rng.uniform(0, 1, (n, 1))))
+
+    step = rng.normal(0, 1, (n, 1)) * (t > rng.uniform(0.1, 0.9, (n, 1))) + rng.normal(0, 1, (n, 1)) * t
+    clean = np.concatenate([tone(10), sum(rng.uniform(0, 1, (n, 1)) * tone(20) for _ in range(3)), step])
+    clean = clean * 10 ** rng.uniform(-3, 3, (3 * n, 1)) + rng.normal(0, 100, (3 * n, 1))
+    at = rng.random(clean.shape) < np.exp(rng.uniform(np.log(0.003), np.log(0.05), (3 * n, 1)))
+    noises = {"white": rng.normal(0, 1, clean.shape),
+              "impulses": at * rng.standard_normal(clean.shape) / np.sqrt(rng.uniform(0.05, 1.0, clean.shape))}
     out = []
-    for snr in CHECK_SNRS_DB:
-        sigma = np.sqrt(clean.var(axis=1, keepdims=True) / 10 ** (snr / 10))
-        noisy = clean + rng.normal(0, 1, clean.shape) * sigma
-        z, (centre, scale) = scaling.forward(noisy, kind)
-        out.append((snr, ((clean - centre) / scale).astype(np.float32), z))
+    for name, noise in noises.items():
+        noise = noise / np.maximum(noise.std(axis=1, keepdims=True), 1e-12)
+        for snr in CHECK_SNRS_DB:
+            noisy = clean + noise * np.sqrt(clean.var(axis=1, keepdims=True) / 10 ** (snr / 10))
+            z, (centre, scale) = scaling.forward(noisy, kind)
+            out.append((f"{name} {snr:g} dB", ((clean - centre) / scale).astype(np.float32), z))
     return out
 
 
@@ -84,10 +94,10 @@ def check(reference: Any, candidate: Any, window: int, kind: str) -> tuple[bool,
     """Whether `candidate` (a call on (b, W) float32) answers as well as `reference` on check_windows, and a
     line saying by how much, for the log."""
     worst, parts = 0.0, []
-    for snr, clean, z in check_windows(window, kind):
+    for label, clean, z in check_windows(window, kind):
         a, b = snr_db(clean, reference(z)), snr_db(clean, candidate(z))
         worst = max(worst, abs(b - a))
-        parts.append(f"{snr:g} dB in: {b - a:+.3f}")
+        parts.append(f"{label}: {b - a:+.2f}")
     ok = worst <= TOLERANCE_DB
-    return ok, (f"bfloat16 against float32, output SNR on {len(parts)} x 128 check windows ({', '.join(parts)}); "
+    return ok, (f"bfloat16 against float32, output SNR on {len(parts)} x 192 check windows ({', '.join(parts)}); "
                 f"tolerance {TOLERANCE_DB} dB: {'within' if ok else 'OUTSIDE'}")

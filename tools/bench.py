@@ -261,6 +261,7 @@ def summarize(result: dict[str, Any]) -> None:
             (p99_200 - result["transport_floor"]["p99_ms"]) / m["b1_ms"])
     f32 = m.get("float32_batched_windows_per_s", batched)
     result["ratios"]["model_best_over_float32_best"] = batched / f32
+    result["ratios"]["reduced_over_float32_best"] = m.get("reduced_batched_windows_per_s", 0.0) / f32
     result["ratios"]["sustained_k8_over_float32_model"] = sustained(8) / f32
     result["sustained_windows_per_s"] = {"k1": sustained(1), "k8": sustained(8)}
     tc = result.get("transport_cost")
@@ -293,6 +294,10 @@ def table(r: dict[str, Any]) -> str:
         ("ratio: best engine / best float32 one", f"{ra['model_best_over_float32_best']:.2f}   goal >= 2 "
                                                   f"(float32: {m.get('float32_batched_windows_per_s', 0):,.0f} "
                                                   f"windows/s, {m.get('float32_best', {}).get('engine', '?')})"),
+        *([("  bf16 / best float32 one", f"{ra['reduced_over_float32_best']:.2f} ("
+            + ("passes" if m.get("reduced_passes_check") else "fails") + " the quality check: "
+            + ("served by auto)" if m.get("reduced_passes_check") else "not served by auto)"))]
+          if m.get("reduced_batched_windows_per_s") else []),
         ("model.predict() per window", f"{m['predict_windows_per_s']:,.0f} windows/s"),
         ("end to end, sustained, zero loss", f"{s['k1']:,.0f} windows/s (1 per message), "
                                              f"{s['k8']:,.0f} (8 per message)"),
