@@ -17,15 +17,33 @@ def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
         tc = hconfig.build_section(hconfig.TrainConfig, {"preset": preset, **PRESETS[preset]},
                                    f"preset {preset!r}", base=tc)
     tc = configured(args, cfg, "train", base=tc)
+    init = None if args.init == "none" else args.init
+    if args.noisy and args.init is None:
+        init = _shipped_if_it_fits(tc)
     try:
         train(tc, clean_path=args.clean, noisy_path=args.noisy, pairs=tuple(args.pairs) if args.pairs else None,
-              init=args.init)
+              init=init)
     except KeyboardInterrupt:
         say(f"interrupted: {tc.out} was not written" + (f"; the last finished epoch is saved in {tc.checkpoint_dir}:"
                                                          " the same command resumes from it" if tc.checkpoint_dir
                                                          else " (--checkpoint-dir keeps finished epochs to resume)"))
         return 130
     return 0
+
+
+def _shipped_if_it_fits(tc: hconfig.TrainConfig) -> str | None:
+    """`--noisy` starts from the shipped default model (what a recording without a clean reference teaches
+    best is the difference from it: docs/quality.md), when its window and scaling are this run's."""
+    from hush import modelfile
+    from hush.paths import DEFAULT_MODEL
+
+    meta = modelfile.read_meta(DEFAULT_MODEL)
+    if (meta["window"], meta["scaling"]) != (tc.window, tc.scaling):
+        say(f"--noisy: starting from random weights (the shipped model's window and scaling are {meta['window']}, "
+            f"{meta['scaling']}; this run's {tc.window}, {tc.scaling})")
+        return None
+    say(f"--noisy: fine-tuning the shipped model {meta['id']} (--init none: from random weights)")
+    return str(DEFAULT_MODEL)
 
 
 @command("train", "train a denoising model and write one self-contained .keras file",
@@ -42,7 +60,8 @@ def _train(p: argparse.ArgumentParser) -> None:
     source.add_argument("--pairs", nargs=2, metavar=("NOISY", "CLEAN"),
                         help="train on a noisy recording and an aligned clean reference of the same signal")
     p.add_argument("--init", metavar="MODEL", help="fine-tune this Hush model (e.g. models/default.keras) "
-                   "instead of starting from random weights; its window and scaling are kept")
+                   "instead of starting from random weights; its window and scaling are kept. With --noisy the "
+                   "shipped default model is the start unless this says otherwise ('none': random weights)")
     settings(p, "train", "out", "column", "noise", "noise_file", "noise_column", "epochs", "n_windows",
              "batch_size", "window", "seed", "checkpoint_dir", "tensorboard_dir")
 

@@ -11,6 +11,7 @@ import pytest
 
 from hush import modelfile
 from hush.cli import main
+from hush.paths import DEFAULT_MODEL
 from tests import REPO_ROOT
 
 SMALL = str(Path(__file__).parent / "small.toml")
@@ -49,7 +50,7 @@ def test_each_mode_trains_a_model_that_serves(mode: str, ecg: dict[str, Path], t
     out = ecg["dir"] / f"{mode}.keras"
     (ecg["dir"] / "blind.toml").write_text(Path(SMALL).read_text() + 'self_supervision = "blind-spot"\n')
     args = {"noisy": ["--noisy", str(ecg["noisy"])],
-            "blind-spot": ["--noisy", str(ecg["noisy"]), "--config", str(ecg["dir"] / "blind.toml")],
+            "blind-spot": ["--noisy", str(ecg["noisy"]), "--config", str(ecg["dir"] / "blind.toml"), "--init", "none"],
             "pairs": ["--pairs", str(ecg["noisy"]), str(ecg["clean"])],
             "init": ["--clean", str(ecg["clean"]), "--init", str(tiny_model)],
             "noise-file": ["--clean", str(ecg["clean"]), "--noise-file", str(ecg["noise"])]}[mode]
@@ -59,6 +60,10 @@ def test_each_mode_trains_a_model_that_serves(mode: str, ecg: dict[str, Path], t
     want = {"noisy": "noisy recording", "blind-spot": "noisy recording", "pairs": "pairs", "init": "recording",
             "noise-file": "recording"}[mode]
     assert source["kind"] == want and source["samples"] == 6000 and source["windows"]["test"] > 0
+    if mode == "noisy":  # --noisy fine-tunes the shipped model unless told otherwise
+        assert source["init"]["id"] == modelfile.read_meta(DEFAULT_MODEL)["id"]
+    if mode == "blind-spot":
+        assert source["init"] is None
     if mode == "init":
         assert source["init"]["id"] == modelfile.read_meta(tiny_model)["id"]
         assert meta["parameters"] == modelfile.read_meta(tiny_model)["parameters"]  # the same network, tuned
