@@ -16,7 +16,8 @@ one batch, the next one fills (docs/performance.md), so max_wait_ms only matters
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+from collections import OrderedDict, deque
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
@@ -30,11 +31,15 @@ class Batcher(Generic[T]):
         if max_wait_s < 0:
             raise ValueError(f"max_wait_s must be >= 0, got {max_wait_s}")
         self.max_batch, self.max_wait_s = max_batch, max_wait_s
-        # stream -> its items (item, windows, arrival time, uid), oldest first; the dict's order is the ring
-        self._streams: dict[Hashable, deque[tuple[T, int, float, int]]] = {}
+        # stream -> its items (item, windows, arrival time, uid), oldest first; the order is the ring. An
+        # OrderedDict: in a plain dict whose first keys keep being deleted, next(iter(d)) walks past every
+        # deleted slot.
+        self._streams: OrderedDict[Hashable, deque[tuple[T, int, float, int]]] = OrderedDict()
         self._per: dict[Hashable, int] = {}  # stream -> windows waiting
-        self._by_count: dict[int, dict[Hashable, None]] = {}  # windows waiting -> the streams with that many
-        self._most = 0  # the most windows any stream has waiting
+        # (-windows waiting, n, stream) each time a stream's count changes: the top whose count is still its
+        # stream's is the stream with the most (entries gone stale are dropped when they reach the top, or
+        # all at once when they outnumber the streams)
+        self._heap: list[tuple[int, int, Hashable]] = []
         self._arrivals: deque[tuple[float, int]] = deque()  # (arrival, uid) of every item, oldest first ...
         self._gone: set[int] = set()  # ... less these, taken or removed out of turn (dropped lazily)
         self._uid = 0
@@ -49,38 +54,33 @@ class Batcher(Generic[T]):
         return self._per
 
     def most(self) -> tuple[Hashable, int] | None:
-        """A stream with the most windows waiting, and how many; None when nothing waits. O(1): the daemon
-        asks for every message it reads while the queue is full, with thousands of streams waiting."""
-        if not self._most:
-            return None
-        return next(iter(self._by_count[self._most])), self._most
+        """A stream with the most windows waiting, and how many; None when nothing waits. Amortised O(log n):
+        the daemon asks for every message it reads while the queue is full, with thousands of streams waiting."""
+        heap, per = self._heap, self._per
+        while heap:
+            minus, _, stream = heap[0]
+            if per.get(stream) == -minus:
+                return stream, -minus
+            heapq.heappop(heap)
+        return None
 
-    def _count(self, stream: Hashable, windows: int) -> None:
-        old = self._per.get(stream, 0)
-        new = old + windows
-        if old:
-            bucket = self._by_count[old]
-            del bucket[stream]
-            if not bucket:
-                del self._by_count[old]
-        if new:
-            self._per[stream] = new
-            self._by_count.setdefault(new, {})[stream] = None
-            self._most = max(self._most, new)
-        else:
-            del self._per[stream]
-        while self._most and self._most not in self._by_count:  # bounded by the queue's limit, amortised O(1)
-            self._most -= 1
+    def _counted(self, stream: Hashable, windows: int) -> None:  # now `windows` waiting
+        heapq.heappush(self._heap, (-windows, self._uid, stream))
+        if len(self._heap) > 4 * len(self._per) + 1024:
+            self._heap = [(-n, i, s) for i, (s, n) in enumerate(self._per.items())]
+            heapq.heapify(self._heap)
 
     def add(self, item: T, now: float, windows: int = 1, stream: Hashable = None) -> None:
         q = self._streams.get(stream)
         if q is None:
             q = self._streams[stream] = deque()
-        q.append((item, windows, now, self._uid))
-        self._arrivals.append((now, self._uid))
-        self._uid += 1
+        uid = self._uid
+        self._uid = uid + 1
+        q.append((item, windows, now, uid))
+        self._arrivals.append((now, uid))
         self._windows += windows
-        self._count(stream, windows)
+        self._per[stream] = count = self._per.get(stream, 0) + windows
+        self._counted(stream, count)
 
     def _oldest(self) -> float | None:
         while self._arrivals and self._arrivals[0][1] in self._gone:
@@ -102,20 +102,23 @@ class Batcher(Generic[T]):
         if not self._streams or not (force or self.ready(now)):
             return []
         batch: list[T] = []
-        taken = 0
-        while self._streams:
-            stream = next(iter(self._streams))
-            q = self._streams[stream]
+        taken, streams, gone = 0, self._streams, self._gone
+        while streams:
+            stream = next(iter(streams))
+            q = streams[stream]
             item, n, _, uid = q[0]
             if batch and taken + n > self.max_batch:
                 break
             q.popleft()
-            del self._streams[stream]
             if q:
-                self._streams[stream] = q  # to the back of the ring
-            self._forget(stream, n, uid)
+                streams.move_to_end(stream)  # to the back of the ring
+            else:
+                del streams[stream]
+            gone.add(uid)
+            self._less(stream, n)
             batch.append(item)
             taken += n
+        self._windows -= taken
         return batch
 
     def pop_newest(self, stream: Hashable) -> tuple[T, int]:
@@ -124,10 +127,15 @@ class Batcher(Generic[T]):
         item, n, _, uid = q.pop()
         if not q:
             del self._streams[stream]
-        self._forget(stream, n, uid)
+        self._gone.add(uid)
+        self._windows -= n
+        self._less(stream, n)
         return item, n
 
-    def _forget(self, stream: Hashable, windows: int, uid: int) -> None:
-        self._gone.add(uid)
-        self._windows -= windows
-        self._count(stream, -windows)
+    def _less(self, stream: Hashable, windows: int) -> None:
+        left = self._per[stream] - windows
+        if left:
+            self._per[stream] = left  # its older heap entries now overstate it: most() drops them as they surface
+            self._counted(stream, left)
+        else:
+            del self._per[stream]

@@ -91,3 +91,8 @@ def test_the_stream_with_the_most_waiting_is_known_as_items_come_and_go() -> Non
     assert b.pop_newest("a") == ("a1", 3) and b.most() == ("b", 3)
     assert b.take(0.0) == ["a0"]  # b0's three windows would pass max_batch 2 after a0: next batch
     assert b.take(0.0) == ["b0"] and b.most() is None
+    for i in range(5):
+        b.add(f"a{i}", now=1.0, stream="a")
+    b.add("c0", now=1.0, stream="c", windows=3)
+    assert b.most() == ("a", 5) and b.take(1.0) == ["a0"]  # c0's three windows would pass max_batch 2
+    assert b.most() == ("a", 4)  # still the most after losing one
