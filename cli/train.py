@@ -42,8 +42,7 @@ def _shipped_if_it_fits(tc: hconfig.TrainConfig) -> str | None:
         say(f"--noisy: starting from random weights (the shipped model's window and scaling are {meta['window']}, "
             f"{meta['scaling']}; this run's {tc.window}, {tc.scaling})")
         return None
-    say(f"--noisy: fine-tuning the shipped model {meta['id']} (--init none: from random weights)")
-    return str(DEFAULT_MODEL)
+    return str(DEFAULT_MODEL)  # the run's "model:" line says "fine-tuning <its id>"
 
 
 @command("train", "train a denoising model and write one self-contained .keras file",
