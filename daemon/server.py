@@ -410,9 +410,10 @@ class Server:
                     continue
                 self.stats.messages_in += 1
                 self.stats.windows_in += k
-                for old in q.evicted:  # pushed out for this one: a hog's newest (counted in, as one too old is)
-                    handoff.errors.append(self.stats.drop(old.topic, old.seq, len(old.samples), PUSHED_OUT))
-                q.evicted.clear()
+                if q.evicted:  # pushed out for this one: a hog's newest (counted in, as one too old is)
+                    for old in q.evicted:
+                        handoff.errors.append(self.stats.drop(old.topic, old.seq, len(old.samples), PUSHED_OUT))
+                    q.evicted.clear()
             handoff.cond.notify()  # one idle worker is enough; waking all would only contend
             while not q.rules.drop and not q.has_room() and not self.should_exit:
                 handoff.cond.wait(0.1)
