@@ -17,6 +17,7 @@ one batch, the next one fills (docs/performance.md), so max_wait_ms only matters
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import OrderedDict, deque
 from collections.abc import Hashable
 from typing import Generic, TypeVar
@@ -40,6 +41,7 @@ class Batcher(Generic[T]):
         # stream's is the stream with the most (entries gone stale are dropped when they reach the top, or
         # all at once when they outnumber the streams)
         self._heap: list[tuple[int, int, Hashable]] = []
+        self._pushes = itertools.count()  # the heap's tie-break: streams themselves are never compared
         self._arrivals: deque[tuple[float, int]] = deque()  # (arrival, uid) of every item, oldest first ...
         self._gone: set[int] = set()  # ... less these, taken or removed out of turn (dropped lazily)
         self._uid = 0
@@ -65,9 +67,9 @@ class Batcher(Generic[T]):
         return None
 
     def _counted(self, stream: Hashable, windows: int) -> None:  # now `windows` waiting
-        heapq.heappush(self._heap, (-windows, self._uid, stream))
+        heapq.heappush(self._heap, (-windows, next(self._pushes), stream))
         if len(self._heap) > 4 * len(self._per) + 1024:
-            self._heap = [(-n, i, s) for i, (s, n) in enumerate(self._per.items())]
+            self._heap = [(-n, next(self._pushes), s) for s, n in self._per.items()]
             heapq.heapify(self._heap)
 
     def add(self, item: T, now: float, windows: int = 1, stream: Hashable = None) -> None:

@@ -96,3 +96,11 @@ def test_the_stream_with_the_most_waiting_is_known_as_items_come_and_go() -> Non
     b.add("c0", now=1.0, stream="c", windows=3)
     assert b.most() == ("a", 5) and b.take(1.0) == ["a0"]  # c0's three windows would pass max_batch 2
     assert b.most() == ("a", 4)  # still the most after losing one
+
+
+def test_streams_of_equal_counts_are_never_compared() -> None:
+    """Stream ids of different types (None, bytes) with equal counts: the heap breaks ties without them."""
+    b: Batcher[str] = Batcher(max_batch=4, max_wait_s=0.0)
+    for stream in (None, b"x", b"y", None, b"x"):
+        b.add("w", now=0.0, stream=stream)
+    assert b.take(0.0) == ["w", "w", "w", "w"] and b.most() in ((None, 1), (b"x", 1))
