@@ -92,23 +92,54 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
     cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
     clean, noisy = {}, {}
     for part, cut in zip(parts, cuts, strict=True):
-        hop = cfg.clean_hop if part == "train" else cfg.window // 2
+        # Validation windows overlap as training's do: a few seconds of recording at half-window hops are a
+        # few dozen windows, too few to tell one epoch from the next. The test keeps half-window hops.
+        hop = cfg.clean_hop if part != "test" else cfg.window // 2
         w = cut_windows(x[cut], cfg.window, hop)
+        if part == "train" and clean_path is not None and cfg.augment:
+            w = augmented(x[cut], w, cfg)
         if clean_path is None:  # the noise is in the data: one copy of each window
             clean[part] = w
             noisy[part] = w if given is None else cut_windows(given[cut], cfg.window, hop)
             continue
-        copies = cfg.clean_copies if part == "train" else 1
+        copies = cfg.clean_copies if part != "test" else 1
         clean[part] = np.repeat(w, copies, axis=0)
         noisy[part] = add_noise(clean[part], cfg, rng, recorded=recorded[part], share=cfg.noise_file_share)
     perm = rng.permutation(len(clean["train"]))
     clean["train"], noisy["train"] = clean["train"][perm], noisy["train"][perm]
     copies_said = f", {cfg.clean_copies} noisy copies" if clean_path is not None else ""
+    if clean_path is not None and cfg.augment:
+        copies_said += f", augmented: {', '.join(cfg.augment)}"
     say(f"data: {x.size} samples from {path}; windows train {len(clean['train'])} (hop {cfg.clean_hop}"
         f"{copies_said}), val {len(clean['val'])}, test {len(clean['test'])} (the last {cfg.test_fraction:.0%} "
         "of the recording)")
-    source.update(samples=int(x.size), windows={p: len(clean[p]) for p in parts})
+    source.update(samples=int(x.size), windows={p: len(clean[p]) for p in parts},
+                  augment=list(cfg.augment) if clean_path is not None else [])
     return (None if noisy_path is not None else clean), noisy, source
+
+
+STRETCH = ((4, 5), (9, 10), (11, 10), (5, 4))  # (up, down): the signal 1.25, 1.11, 0.91 and 0.8 times as fast
+
+
+def augmented(x: np.ndarray, w: np.ndarray, cfg: TrainConfig) -> np.ndarray:
+    """`w` (windows cut from the clean training part `x`) with the windows that `cfg.augment` adds: `x`
+    resampled at each STRETCH rate (polyphase, low-pass filtered, so a faster copy does not alias), and the
+    sign- and time-reversed copies of all of them. Only clean signal is transformed; noise is added after,
+    so it keeps its own spectrum."""
+    from scipy.signal import resample_poly
+
+    parts = [w]
+    if "stretch" in cfg.augment:
+        for up, down in STRETCH:
+            y = resample_poly(x, up, down, padtype="line")
+            if y.size >= cfg.window:
+                parts.append(cut_windows(y, cfg.window, cfg.clean_hop))
+    out = np.concatenate(parts)
+    if "flip" in cfg.augment:
+        out = np.concatenate([out, -out])
+    if "reverse" in cfg.augment:
+        out = np.concatenate([out, out[:, ::-1]])
+    return np.ascontiguousarray(out)
 
 
 def targets(cfg: TrainConfig, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

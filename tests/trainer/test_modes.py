@@ -147,3 +147,28 @@ def test_clean_training_draws_fresh_noise_for_every_pass() -> None:
     np.testing.assert_allclose(unit[0], unit[1], atol=1e-5)  # the clean sine, in each noisy window's scaling
     snr = 10 * np.log10(y.var(axis=1) / (x - y).var(axis=1))
     assert abs(float(snr.mean()) - 10.0) < 0.5
+
+
+def test_augment_adds_stretched_flipped_and_reversed_clean_windows() -> None:
+    """augment: a recording's training windows, plus the recording resampled at each STRETCH rate (a tone runs
+    that much faster, without aliasing), and the sign- and time-reversed copies of all of them."""
+    from hush.config import TrainConfig
+    from hush.samples import cut_windows
+    from hush.trainer.train import STRETCH, augmented
+
+    n, f = 3000, 10.0 / 150  # 10 cycles per window
+    x = np.sin(2 * np.pi * f * np.arange(n))
+    cfg = TrainConfig(clean_hop=150, augment=["stretch"])
+    w = cut_windows(x, 150, 150)
+    out = augmented(x, w, cfg)
+    sizes = [w.shape[0]] + [(n * up // down - 150) // 150 + 1 for up, down in STRETCH]
+    assert out.shape == (sum(sizes), 150)
+    peak = [int(np.argmax(np.abs(np.fft.rfft(win)))) for win in out[np.cumsum(sizes)[:-1] + 2]]
+    want = [10 * down / up for up, down in STRETCH]  # 12.5, 11.1, 9.1 and 8 cycles per window
+    assert all(abs(p - c) <= 0.5 for p, c in zip(peak, want, strict=True)), (peak, want)
+    both = augmented(x, w, TrainConfig(clean_hop=150, augment=["flip", "reverse"]))
+    k = w.shape[0]
+    assert both.shape == (4 * k, 150)
+    np.testing.assert_array_equal(both[k:2 * k], -w)
+    np.testing.assert_array_equal(both[2 * k:3 * k], w[:, ::-1])
+    np.testing.assert_array_equal(both[3 * k:], -w[:, ::-1])
