@@ -87,14 +87,18 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
         x, given = load_samples(path, cfg.column), None
         source = {"kind": "recording" if clean_path is not None else "noisy recording", "path": str(path),
                   **(noise_desc if clean_path is not None else {})}
+    if cfg.augment and clean_path is None:
+        say(f"augment ({', '.join(cfg.augment)}): not used with --{'pairs' if pairs else 'noisy'} (the noise is in "
+            "the recording, and resampling it would change its spectrum)")
     # A recording is split by time, before windows are cut, so no test sample was ever seen in training
     # (overlapping windows across the cut would leak it).
     cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
     clean, noisy = {}, {}
     for part, cut in zip(parts, cuts, strict=True):
-        # Validation windows overlap as training's do: a few seconds of recording at half-window hops are a
-        # few dozen windows, too few to tell one epoch from the next. The test keeps half-window hops.
-        hop = cfg.clean_hop if part != "test" else cfg.window // 2
+        # With --clean, validation windows overlap and get noisy copies as training's do: a few seconds of
+        # recording at half-window hops are a few dozen windows, too few to tell one epoch from the next.
+        dense = part == "train" or (part == "val" and clean_path is not None)
+        hop = cfg.clean_hop if dense else cfg.window // 2
         w = cut_windows(x[cut], cfg.window, hop)
         if part == "train" and clean_path is not None and cfg.augment:
             w = augmented(x[cut], w, cfg)
