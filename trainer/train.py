@@ -93,6 +93,11 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
     # A recording is split by time, before windows are cut, so no test sample was ever seen in training
     # (overlapping windows across the cut would leak it).
     cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
+    short = [f"{part} {x[cut].size}" for part, cut in zip(parts, cuts, strict=True) if x[cut].size < cfg.window]
+    if short and x.size >= cfg.window:  # (shorter than a window overall: cut_windows says so)
+        raise SampleError(f"{path}: {x.size} samples leave too few for one window of {cfg.window} in a part "
+                          f"(samples: {', '.join(short)}; test_fraction {cfg.test_fraction:g}, val_fraction "
+                          f"{cfg.val_fraction:g}): use a longer recording or give that part a larger share")
     clean, noisy = {}, {}
     for part, cut in zip(parts, cuts, strict=True):
         # With --clean, validation windows overlap and get noisy copies as training's do: a few seconds of

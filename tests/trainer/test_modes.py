@@ -108,12 +108,15 @@ def test_blind_spots_hide_samples_behind_their_neighbours() -> None:
     assert (moved >= 1).all() and (moved <= RADIUS).all()  # each took a neighbour's value, never its own
 
 
-@pytest.mark.parametrize("case", ["short", "nan", "window", "column"])
+@pytest.mark.parametrize("case", ["short", "part", "nan", "window", "column"])
 def test_bad_inputs_are_one_clear_line(case: str, ecg: dict[str, Path], tiny_model: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     if case == "short":
         np.save(tmp_path / "short.npy", np.ones(100))
         args, want = ["--noisy", str(tmp_path / "short.npy")], "fewer than one window of 150"
+    elif case == "part":  # long enough to cut, but its validation and test parts are not a window each
+        np.save(tmp_path / "part.npy", np.load(ecg["clean"])[:600])
+        args, want = ["--clean", str(tmp_path / "part.npy")], "(samples: val 102, test 90;"
     elif case == "nan":
         x = np.load(ecg["noisy"])
         x[1234] = np.nan

@@ -2,7 +2,11 @@
 float32 one the daemon runs, in one run: windows/s at batch 64 (XNNPACK, 1 thread, the median of 5 timed
 rounds each) and the SNR gain on held-out windows with white noise (scaled as the daemon scales them).
 
-    python tools/experiments/int8_probe.py [--windows 2000]
+    python tools/experiments/int8_probe.py [--windows 2000] [--calibration white]
+
+The quantiser sets each tensor's int8 range from calibration windows: by default 500 of the training recipe
+(mix noise, spikes included, -5 to 60 dB); `--calibration white` takes white noise at 10-60 dB instead,
+whose narrower ranges give finer steps to nearly clean windows.
 
 Not an engine: it measures whether one is worth building.
 """
@@ -66,6 +70,7 @@ def gain(clean: np.ndarray, noisy: np.ndarray, out: np.ndarray) -> float:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--windows", type=int, default=2000)
+    p.add_argument("--calibration", choices=("recipe", "white"), default="recipe")
     args = p.parse_args()
     tf = tensorflow()
     import keras
@@ -75,7 +80,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     clean = data.synthetic_clean(cfg, args.windows, rng, HELDOUT)
     calib = data.synthetic_clean(TrainConfig(), 500, rng)
-    calib_z, _ = scaling.forward(noise.add_noise(calib, TrainConfig(), rng), "standardize")
+    calib_cfg = TrainConfig(noise=["white"], snr_db_min=10.0, snr_db_max=60.0) if args.calibration == "white" \
+        else TrainConfig()
+    calib_z, _ = scaling.forward(noise.add_noise(calib, calib_cfg, rng), "standardize")
 
     def int8(m: object, ops: object = tf.lite.OpsSet.TFLITE_BUILTINS_INT8) -> bytes:
         conv = tf.lite.TFLiteConverter.from_keras_model(m)
