@@ -71,7 +71,8 @@ def run_eval(args: argparse.Namespace, cfg: hconfig.Config) -> int:
 
     evaluate(args.model or DEFAULT_MODEL, args.snr, args.windows, args.clean,
              tuple(args.pairs) if args.pairs else None, args.out_dir, kinds=args.noise, families=args.families,
-             fixed_level=args.fixed_level, noise_file=args.noise_file, column=args.column or "", engine=args.engine)
+             fixed_level=args.fixed_level, noise_file=args.noise_file, column=args.column or "", engine=args.engine,
+             seed=args.seed)
     return 0
 
 
@@ -98,6 +99,8 @@ def _eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clean", metavar="FILE", help="score on the held-out tail of this clean recording")
     p.add_argument("--pairs", nargs=2, metavar=("CLEAN", "NOISY"), help="score on your own clean/noisy pairs")
     p.add_argument("--out-dir", default="eval-out", help="where eval.json and eval.png go")
+    p.add_argument("--seed", type=int, help="seed of the windows and noise scored (default: the model's training "
+                   "seed + 10007, a draw its training never used); the same seed scores several models alike")
     p.add_argument("--engine", default="graph", choices=("graph", "lite", "xla", "bf16"),
                    help="what runs the model (as `hush serve --engine`): compare a reduced-precision engine's "
                         "scores with float32's (graph)")

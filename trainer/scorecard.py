@@ -162,7 +162,7 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
              pairs: tuple[str, str] | None = None, out_dir: str | Path = "eval-out",
              say: Callable[[str], None] = print, kinds: list[str] | None = None, families: str = "both",
              fixed_level: bool = False, noise_file: str | None = None, column: str = "",
-             engine: str = "graph") -> dict[str, Any]:
+             engine: str = "graph", seed: int | None = None) -> dict[str, Any]:
     """Score a model file; see the module docstring for the sources. Writes eval.json and PNGs to out_dir."""
     from hush.runtime.runner import Runner
 
@@ -171,10 +171,12 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
     cfg = _train_config(meta)
     if cfg.noise == ["seed"]:
         cfg = dataclasses.replace(cfg, noise=["white"])  # the tutorial's noise has no SNR to set
-    rng = np.random.default_rng(cfg.seed + 10_007)  # windows the trainer never drew
+    # By default, windows and noise the trainer never drew; one seed for several models scores them alike.
+    seed = cfg.seed + 10_007 if seed is None else seed
+    rng = np.random.default_rng(seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result: dict[str, Any] = {"model": meta["id"], "engine": engine,
+    result: dict[str, Any] = {"model": meta["id"], "engine": engine, "seed": seed,
                               "trained_on": {"families": cfg.families, "noise": cfg.noise,
                                              "snr_db": [cfg.snr_db_min, cfg.snr_db_max]}}
     recorded = None

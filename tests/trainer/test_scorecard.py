@@ -66,3 +66,21 @@ def test_eval_pairs(tiny_model: Path, tmp_path: Path) -> None:
                  "--out-dir", str(tmp_path)]) == 0
     r = json.loads((tmp_path / "eval.json").read_text())
     assert r["source"]["windows"] == 8 and "given" in r["by_snr"]
+
+
+def test_eval_seed_picks_the_draw(tiny_model: Path, tmp_path: Path) -> None:
+    """By default the draw is the model's training seed + 10007; `--seed` names it, so several models can be
+    scored on the same windows and noise, and another seed is another draw."""
+    t = np.arange(20_000) / 360.0
+    np.save(tmp_path / "rec.npy", np.sin(2 * np.pi * 1.1 * t) + 0.5 * np.sin(2 * np.pi * 5 * t))
+    trained_seed = modelfile.read_meta(tiny_model)["train_config"]["seed"]
+    results = []
+    for i, seed in enumerate([None, trained_seed + 10_007, 3]):
+        out = tmp_path / f"e{i}"
+        extra = [] if seed is None else ["--seed", str(seed)]
+        assert main(["eval", str(tiny_model), "--clean", str(tmp_path / "rec.npy"), "--snr", "10",
+                     "--out-dir", str(out), *extra]) == 0
+        r = json.loads((out / "eval.json").read_text())
+        results.append((r["seed"], r["by_snr"]["10.0"]["baselines"]["Wiener"]["snr_gain_db"]))
+    assert results[0] == results[1] and results[0][0] == trained_seed + 10_007
+    assert results[2][0] == 3 and results[2][1] != results[1][1]
