@@ -36,6 +36,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 Say = Callable[[str], None]
+PARTS = ("train", "val", "test")
 
 
 def _split(n: int, test_fraction: float, val_fraction: float) -> tuple[slice, slice, slice]:
@@ -60,7 +61,7 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
                  ) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray], dict[str, Any]]:
     """Clean and noisy windows for train, val and test, and a description of where they came from. Clean is
     None with `noisy_path`: a noisy recording alone has no truth."""
-    parts = ("train", "val", "test")
+    parts = PARTS
     source: dict[str, Any]
     path: str | Path
     recorded = recorded_noise(cfg)
@@ -86,34 +87,12 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
         path = clean_path if clean_path is not None else noisy_path  # type: ignore[assignment]
         x, given = load_samples(path, cfg.column), None
         source = {"kind": "recording" if clean_path is not None else "noisy recording", "path": str(path),
-                  **(noise_desc if clean_path is not None else {})}
+                  **({**noise_desc, "augment": cfg.augment} if clean_path is not None else {})}
     if cfg.augment and clean_path is None:
         say(f"augment ({', '.join(cfg.augment)}): not used with --{'pairs' if pairs else 'noisy'} (the noise is in "
             "the recording, and resampling it would change its spectrum)")
-    # A recording is split by time, before windows are cut, so no test sample was ever seen in training
-    # (overlapping windows across the cut would leak it).
-    cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
-    short = [f"{part} {x[cut].size}" for part, cut in zip(parts, cuts, strict=True) if x[cut].size < cfg.window]
-    if short and x.size >= cfg.window:  # (shorter than a window overall: cut_windows says so)
-        raise SampleError(f"{path}: {x.size} samples leave too few for one window of {cfg.window} in a part "
-                          f"(samples: {', '.join(short)}; test_fraction {cfg.test_fraction:g}, val_fraction "
-                          f"{cfg.val_fraction:g}): use a longer recording or give that part a larger share")
-    clean, noisy = {}, {}
-    for part, cut in zip(parts, cuts, strict=True):
-        # With --clean, validation windows overlap and get noisy copies as training's do: a few seconds of
-        # recording at half-window hops are a few dozen windows, too few to tell one epoch from the next.
-        dense = part == "train" or (part == "val" and clean_path is not None)
-        hop = cfg.clean_hop if dense else cfg.window // 2
-        w = cut_windows(x[cut], cfg.window, hop)
-        if part == "train" and clean_path is not None and cfg.augment:
-            w = augmented(x[cut], w, cfg)
-        if clean_path is None:  # the noise is in the data: one copy of each window
-            clean[part] = w
-            noisy[part] = w if given is None else cut_windows(given[cut], cfg.window, hop)
-            continue
-        copies = cfg.clean_copies if part != "test" else 1
-        clean[part] = np.repeat(w, copies, axis=0)
-        noisy[part] = add_noise(clean[part], cfg, rng, recorded=recorded[part], share=cfg.noise_file_share)
+    cuts = _recording_cuts(cfg, x, path)
+    clean, noisy = _recording_windows(cfg, x, given, cuts, clean_path is not None, recorded, rng)
     perm = rng.permutation(len(clean["train"]))
     clean["train"], noisy["train"] = clean["train"][perm], noisy["train"][perm]
     copies_said = f", {cfg.clean_copies} noisy copies" if clean_path is not None else ""
@@ -122,9 +101,45 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
     say(f"data: {x.size} samples from {path}; windows train {len(clean['train'])} (hop {cfg.clean_hop}"
         f"{copies_said}), val {len(clean['val'])}, test {len(clean['test'])} (the last {cfg.test_fraction:.0%} "
         "of the recording)")
-    source.update(samples=int(x.size), windows={p: len(clean[p]) for p in parts},
-                  augment=list(cfg.augment) if clean_path is not None else [])
+    source.update(samples=int(x.size), windows={p: len(clean[p]) for p in parts})
     return (None if noisy_path is not None else clean), noisy, source
+
+
+def _recording_cuts(cfg: TrainConfig, x: np.ndarray, path: str | Path) -> tuple[slice, slice, slice]:
+    """A recording is split by time, before windows are cut, so no test sample was ever seen in training
+    (overlapping windows across the cut would leak it). Each part must hold a window."""
+    cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
+    short = [f"{part} {x[cut].size}" for part, cut in zip(PARTS, cuts, strict=True) if x[cut].size < cfg.window]
+    if short and x.size >= cfg.window:  # (shorter than a window overall: cut_windows says so)
+        raise SampleError(f"{path}: {x.size} samples leave too few for one window of {cfg.window} in a part "
+                          f"(samples: {', '.join(short)}; test_fraction {cfg.test_fraction:g}, val_fraction "
+                          f"{cfg.val_fraction:g}): use a longer recording or give that part a larger share")
+    return cuts
+
+
+def _recording_windows(cfg: TrainConfig, x: np.ndarray, given: np.ndarray | None, cuts: tuple[slice, ...],
+                       add: bool, recorded: dict[str, Recorded | None], rng: np.random.Generator
+                       ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Clean and noisy windows of each part of a recording `x`: with `add` (--clean) noise is added to
+    `clean_copies` copies of each (augmented) window; otherwise the noise is in the data (`given`, the noisy
+    half of --pairs, or `x` itself with --noisy)."""
+    clean, noisy = {}, {}
+    for part, cut in zip(PARTS, cuts, strict=True):
+        # With --clean, validation windows overlap and get noisy copies as training's do: a few seconds of
+        # recording at half-window hops are a few dozen windows, too few to tell one epoch from the next.
+        dense = part == "train" or (part == "val" and add)
+        hop = cfg.clean_hop if dense else cfg.window // 2
+        w = cut_windows(x[cut], cfg.window, hop)
+        if not add:  # the noise is in the data: one copy of each window
+            clean[part] = w
+            noisy[part] = w if given is None else cut_windows(given[cut], cfg.window, hop)
+            continue
+        if part == "train" and cfg.augment:
+            w = augmented(x[cut], w, cfg)
+        copies = cfg.clean_copies if part != "test" else 1
+        clean[part] = np.repeat(w, copies, axis=0)
+        noisy[part] = add_noise(clean[part], cfg, rng, recorded=recorded[part], share=cfg.noise_file_share)
+    return clean, noisy
 
 
 STRETCH = ((4, 5), (9, 10), (11, 10), (5, 4))  # (up, down): the signal 1.25, 1.11, 0.91 and 0.8 times as fast
