@@ -1,8 +1,8 @@
 """A probe for issue 16: the shipped model as TensorFlow Lite with float16 weights, and with float16
 accumulation as well (the converter's flag for XNNPACK's native half-precision inference, which these cores'
 AVX512-FP16 could run at twice float32's arithmetic), against the float32 model, in one run: windows/s at
-batch 64 on one thread (the median of 5 rounds of 50 calls), and the output SNR on held-out windows with white
-and impulsive noise at 0-40 dB, scaled as the daemon scales them.
+batch 64 on one thread (the median of 5 one-second rounds, as int8_probe.py), and the output SNR on held-out
+windows with white and impulsive noise at 0-40 dB, scaled as the daemon scales them.
 
     python tools/experiments/fp16_probe.py [--save DIR]
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from hush import scaling
 from hush.config import TrainConfig
 from hush.paths import DEFAULT_MODEL
 from hush.runtime.tfenv import tensorflow
+from hush.tools.experiments.int8_probe import rate, run  # run: whole batches of 64
 from hush.trainer import noise
 from hush.trainer.heldout import HELDOUT
 
@@ -39,39 +38,6 @@ def convert(tf: Any, model: Any, weights16: bool, accumulate16: bool) -> bytes:
         conv.target_spec._experimental_supported_accumulation_type = tf.dtypes.float16
     with contextlib.redirect_stdout(io.StringIO()):
         return bytes(conv.convert())
-
-
-def interpreter(tf: Any, flat: bytes, batch: int) -> tuple[Any, int, int]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        it = tf.lite.Interpreter(model_content=flat, num_threads=1)
-    inp = it.get_input_details()[0]["index"]
-    it.resize_tensor_input(inp, [batch, 150, 1])
-    it.allocate_tensors()
-    return it, inp, it.get_output_details()[0]["index"]
-
-
-def run(tf: Any, flat: bytes, z: np.ndarray, batch: int = 64) -> np.ndarray:
-    it, inp, out = interpreter(tf, flat, batch)
-    res = []
-    for i in range(0, len(z), batch):
-        it.set_tensor(inp, z[i:i + batch, :, None].astype(np.float32))
-        it.invoke()
-        res.append(it.get_tensor(out)[:, :, 0])
-    return np.concatenate(res)
-
-
-def rate(tf: Any, flat: bytes, batch: int = 64) -> float:
-    it, inp, _ = interpreter(tf, flat, batch)
-    x = np.random.default_rng(0).standard_normal((batch, 150, 1)).astype(np.float32)
-    rounds = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(50):
-            it.set_tensor(inp, x)
-            it.invoke()
-        rounds.append(batch * 50 / (time.perf_counter() - t0))
-    return float(np.median(rounds))
 
 
 def snr_db(clean: np.ndarray, out: np.ndarray) -> float:
@@ -93,10 +59,11 @@ def main() -> None:
         args.save.mkdir(parents=True, exist_ok=True)
         for name, flat in flats.items():
             (args.save / f"{name}.tflite").write_bytes(flat)
-    rates = ", ".join(f"{n} {rate(tf, f):,.0f} windows/s" for n, f in flats.items())
+    z = np.random.default_rng(0).standard_normal((64, 150)).astype(np.float32)
+    rates = ", ".join(f"{n} {rate(tf, f, z):,.0f} windows/s" for n, f in flats.items())
     print(f"model alone, batch 64, 1 thread: {rates}")
     rng = np.random.default_rng(1)
-    clean = np.concatenate([make(rng, 128, 150, 16.0) for make in HELDOUT.values()]).astype(np.float64)
+    clean = np.concatenate([make(rng, 128, 150, 16.0) for make in HELDOUT.values()]).astype(np.float64)  # 16 batches
     for kind in ("white", "spikes"):
         for snr in (0.0, 10.0, 20.0, 30.0, 40.0):
             noisy = noise.add_noise(clean, TrainConfig(noise=[kind], snr_db_min=snr, snr_db_max=snr),
