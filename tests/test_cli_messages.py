@@ -74,7 +74,7 @@ def test_ctrl_c_in_training_says_nothing_was_written(tmp_path: Path) -> None:
     out = tmp_path / "m.keras"
     code, said = interrupt(HUSH + ["train", "--config", str(Path(__file__).parent / "trainer" / "small.toml"),
                                    "--n-windows", "12000", "--epochs", "50", "--out", str(out)], "model:", 2.0)
-    assert code == 130 and f"interrupted: {out} was not written" in said and not out.exists()
+    assert code == 130 and f"interrupted: {out} was not written" in said and not out.exists(), said[-3000:]
 
 
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
