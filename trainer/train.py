@@ -61,7 +61,6 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
                  ) -> tuple[dict[str, np.ndarray] | None, dict[str, np.ndarray], dict[str, Any]]:
     """Clean and noisy windows for train, val and test, and a description of where they came from. Clean is
     None with `noisy_path`: a noisy recording alone has no truth."""
-    parts = PARTS
     source: dict[str, Any]
     path: str | Path
     recorded = recorded_noise(cfg)
@@ -71,8 +70,8 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
         t0 = time.perf_counter()
         clean_all = data.synthetic_clean(cfg, cfg.n_windows, rng)
         cuts = _split(cfg.n_windows, cfg.test_fraction, cfg.val_fraction)
-        clean = {p: clean_all[c] for p, c in zip(parts, cuts, strict=True)}
-        noisy = {p: add_noise(clean[p], cfg, rng, recorded=recorded[p], share=cfg.noise_file_share) for p in parts}
+        clean = {p: clean_all[c] for p, c in zip(PARTS, cuts, strict=True)}
+        noisy = {p: add_noise(clean[p], cfg, rng, recorded=recorded[p], share=cfg.noise_file_share) for p in PARTS}
         say(f"data: {cfg.n_windows} synthetic windows of {cfg.window} ({', '.join(cfg.families)}) "
             f"in {time.perf_counter() - t0:.1f} s")
         return clean, noisy, {"kind": "synthetic", "families": cfg.families, "n_windows": cfg.n_windows,
@@ -101,7 +100,7 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
     say(f"data: {x.size} samples from {path}; windows train {len(clean['train'])} (hop {cfg.clean_hop}"
         f"{copies_said}), val {len(clean['val'])}, test {len(clean['test'])} (the last {cfg.test_fraction:.0%} "
         "of the recording)")
-    source.update(samples=int(x.size), windows={p: len(clean[p]) for p in parts})
+    source.update(samples=int(x.size), windows={p: len(clean[p]) for p in PARTS})
     return (None if noisy_path is not None else clean), noisy, source
 
 
