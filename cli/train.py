@@ -72,7 +72,7 @@ def run_eval(args: argparse.Namespace, cfg: hconfig.Config) -> int:
     evaluate(args.model or DEFAULT_MODEL, args.snr, args.windows, args.clean,
              tuple(args.pairs) if args.pairs else None, args.out_dir, kinds=args.noise, families=args.families,
              fixed_level=args.fixed_level, noise_file=args.noise_file, column=args.column or "", engine=args.engine,
-             seed=args.seed)
+             seed=args.seed, tail=args.tail)
     return 0
 
 
@@ -97,6 +97,9 @@ def _eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fixed-level", action="store_true",
                    help="one noise power for all windows (set by --snr over all of them) while amplitudes vary")
     p.add_argument("--clean", metavar="FILE", help="score on the held-out tail of this clean recording")
+    p.add_argument("--tail", type=float, metavar="FRACTION", help="with --clean: the part of the recording's end "
+                   "scored (default: the model's test_fraction, the part its training held out); give it to score "
+                   "models trained on other parts or files of one recording on the same samples")
     p.add_argument("--pairs", nargs=2, metavar=("CLEAN", "NOISY"), help="score on your own clean/noisy pairs")
     p.add_argument("--out-dir", default="eval-out", help="where eval.json and eval.png go")
     p.add_argument("--seed", type=int, help="seed of the windows and noise scored (default: the model's training "

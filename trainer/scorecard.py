@@ -162,9 +162,13 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
              pairs: tuple[str, str] | None = None, out_dir: str | Path = "eval-out",
              say: Callable[[str], None] = print, kinds: list[str] | None = None, families: str = "both",
              fixed_level: bool = False, noise_file: str | None = None, column: str = "",
-             engine: str = "graph", seed: int | None = None) -> dict[str, Any]:
+             engine: str = "graph", seed: int | None = None, tail: float | None = None) -> dict[str, Any]:
     """Score a model file; see the module docstring for the sources. Writes eval.json and PNGs to out_dir."""
     from hush.runtime.runner import Runner
+
+    if tail is not None and (clean_path is None or not 0 < tail < 1):
+        raise InputError(f"--tail {tail}: expected a fraction between 0 and 1 of a --clean recording's end"
+                         if clean_path else "--tail needs --clean (it is the part of that recording scored)")
 
     meta = modelfile.read_meta(model_path)
     runner = Runner.load(model_path, max_batch=256, engine=engine)
@@ -186,7 +190,7 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
         result["noise_file"] = noise_file
     if pairs or clean_path:
         return recording_eval(runner, cfg, snrs, clean_path, pairs, out, say, rng, result, column,
-                              recorded)
+                              recorded, tail)
     kinds = kinds or (["file"] if recorded else [k for k in KINDS])
     result["source"] = {"kind": "synthetic", "windows": n, "noise": kinds, "rate_hz": cfg.rate,
                         "noise_level": "fixed over the windows" if fixed_level else "per window"}
@@ -200,8 +204,9 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
 def recording_eval(runner: Any, cfg: TrainConfig, snrs: list[float],
                    clean_path: str | None, pairs: tuple[str, str] | None, out: Path,
                    say: Callable[[str], None], rng: np.random.Generator, result: dict[str, Any], column: str = "",
-                   recorded: Recorded | None = None) -> dict[str, Any]:
-    """`--pairs` or `--clean`: one table by SNR, the seams of a stream, eval.json and eval.png."""
+                   recorded: Recorded | None = None, tail: float | None = None) -> dict[str, Any]:
+    """`--pairs` or `--clean`: one table by SNR, the seams of a stream, eval.json and eval.png. `--clean`
+    scores the recording's last `tail` (default: the model's test_fraction, what its training held out)."""
     result["by_snr"] = {}
     examples: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     noise_kinds = ["white"] if cfg.noise == ["mix"] else cfg.noise
@@ -215,16 +220,19 @@ def recording_eval(runner: Any, cfg: TrainConfig, snrs: list[float],
     else:
         assert clean_path is not None
         x = load_samples(clean_path, column)
-        tail = x[int(round(x.size * (1 - cfg.test_fraction))):]
-        clean = cut_windows(tail, cfg.window, cfg.window // 2)
-        result["source"] = {"kind": "recording", "path": clean_path, "held_out_samples": int(tail.size),
+        end = x[int(round(x.size * (1 - (tail or cfg.test_fraction)))):]
+        if end.size < cfg.window:
+            raise InputError(f"{clean_path}: its scored end ({end.size} samples) is shorter than a window "
+                             f"({cfg.window} samples): give a larger --tail")
+        clean = cut_windows(end, cfg.window, cfg.window // 2)
+        result["source"] = {"kind": "recording", "path": clean_path, "held_out_samples": int(end.size),
                             "windows": len(clean), "noise": ["file"] if recorded else noise_kinds}
         for snr in snrs:
             noisy = add_noise(clean, cfg, rng, snr, noise_kinds, recorded)
             result["by_snr"][str(snr)] = score_windows(runner.denoise, clean, noisy, cfg.rate)
             if examples is None or snr == 10:
                 examples = (clean[:4], noisy[:4], runner.denoise(noisy[:4]))
-        result["stream"] = stream_seams(runner.denoise, tail, cfg, 10.0, rng, noise_kinds, recorded)
+        result["stream"] = stream_seams(runner.denoise, end, cfg, 10.0, rng, noise_kinds, recorded)
     say(table(result))
     (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     plot(out / "eval.png", result, examples)

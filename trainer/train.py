@@ -297,6 +297,12 @@ def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: b
     """Progress lines; with a validation set, the step size halved after half `patience` epochs without gain
     and early stopping after `patience`; checkpoints to resume from; TensorBoard."""
     callbacks = [Progress(say, steps).callback]
+    if cfg.checkpoint_dir:  # saved at every epoch's end (the trained weights); a run resumes there; removed when done
+        callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
+    if cfg.weight_average and has_val:
+        # The average is in the network while it is validated and at each epoch's end (where early stopping
+        # keeps the best), the trained weights again while it trains.
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
     if cfg.patience and has_val:
         # The snr loss is noisy from epoch to epoch at Adam's first step size (it weighs the nearly clean
         # windows, whose errors are small and jumpy): halving it settles what the network has learnt.
@@ -304,8 +310,6 @@ def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: b
             callbacks.append(keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=max(1, cfg.patience // 2),
                                                                min_lr=cfg.learning_rate / 32, verbose=0))
         callbacks.append(keras.callbacks.EarlyStopping(patience=cfg.patience, restore_best_weights=True))
-    if cfg.checkpoint_dir:  # saved at every epoch's end; an interrupted run resumes there; removed when done
-        callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
     if cfg.tensorboard_dir:
         import importlib.util
 
@@ -413,7 +417,8 @@ def compile_for(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray
     step = cfg.init_learning_rate if fine_tune else cfg.learning_rate
     rate = (keras.optimizers.schedules.CosineDecay(step, _steps(cfg, arrays) * cfg.epochs, alpha=1 / 32)
             if fixed_run else step)
-    model.compile(optimizer=keras.optimizers.Adam(rate),
+    average = {"use_ema": True, "ema_momentum": cfg.weight_average} if cfg.weight_average else {}
+    model.compile(optimizer=keras.optimizers.Adam(rate, **average),
                   loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
     return loss, fixed_run
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hush import modelfile
 from hush.cli import main
@@ -55,6 +56,24 @@ def test_eval_on_a_recording_measures_seams(tiny_model: Path, tmp_path: Path) ->
     assert r["source"]["kind"] == "recording" and r["source"]["held_out_samples"] == 3000
     s = r["stream"]
     assert s["rmse_plain"] < s["rmse_noisy"] and s["rmse_stitched"] < s["rmse_noisy"]
+
+
+def test_eval_tail_sets_the_part_of_the_recording_scored(tiny_model: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """--tail scores the recording's last part of that size instead of the model's test_fraction (models
+    trained on other parts of one recording, scored on the same samples); a bad one is one clear line."""
+    np.save(tmp_path / "rec.npy", np.sin(np.arange(20_000) / 9.0))
+    assert main(["eval", str(tiny_model), "--clean", str(tmp_path / "rec.npy"), "--snr", "10", "--tail", "0.3",
+                 "--out-dir", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "eval.json").read_text())["source"]["held_out_samples"] == 6000
+    capsys.readouterr()
+    for bad, said in ((["--tail", "1.5"], "--tail 1.5: expected a fraction between 0 and 1"),
+                      (["--tail", "0.001"], "its scored end (20 samples) is shorter than a window")):
+        assert main(["eval", str(tiny_model), "--clean", str(tmp_path / "rec.npy"), *bad,
+                     "--out-dir", str(tmp_path)]) == 2
+        assert said in capsys.readouterr().err
+    assert main(["eval", str(tiny_model), "--tail", "0.3", "--out-dir", str(tmp_path)]) == 2
+    assert "--tail needs --clean" in capsys.readouterr().err
 
 
 def test_eval_pairs(tiny_model: Path, tmp_path: Path) -> None:

@@ -236,3 +236,32 @@ def test_recorded_noise_fills_rows_longer_than_a_window() -> None:
     rec = Recorded(np.random.default_rng(1).standard_normal(1000), 150, 0.15, "train", "n.npy")
     rows = rec.draw(np.random.default_rng(2), 3, 1000)
     assert rows.shape == (3, 1000) and np.allclose(rows.std(axis=1), 1)
+
+
+@pytest.mark.parametrize("patience", [0, 1])
+def test_weight_average_keeps_the_average_not_the_last_step(patience: int) -> None:
+    """weight_average: the network kept is the moving average of the weights, with or without early stopping.
+    At a momentum near 1 the average barely leaves the weights after the first step, while each further
+    step moves the trained weights on."""
+    import keras
+
+    from hush.trainer.model import build
+    from hush.trainer.train import compile_for, fit
+
+    rng = np.random.default_rng(0)
+    clean = np.sin(np.linspace(0, 30, 150) + rng.uniform(0, 6, (96, 1)))
+    noisy = clean + 0.3 * rng.standard_normal(clean.shape)
+    arrays = {"train": (noisy[:64], clean[:64]), "val": (noisy[64:], clean[64:])}
+
+    def moved(average: float) -> float:
+        cfg = TrainConfig(filters=4, dilations=[1, 2], loss="mse", batch_size=8, epochs=3, patience=patience,
+                          learning_rate=0.01, weight_average=average)
+        keras.utils.set_random_seed(0)
+        model = build(cfg)
+        start = [w.copy() for w in model.get_weights()]
+        compile_for(cfg, model, arrays, supervised=True, fine_tune=False, keras=keras)
+        fit(cfg, model, arrays, False, keras, lambda _line: None)
+        return float(sum(np.abs(w - s).sum() for w, s in zip(model.get_weights(), start, strict=True)))
+
+    free, averaged = moved(0.0), moved(0.99999)  # 24 steps; the average holds ~1 of them
+    assert averaged < 0.25 * free, (averaged, free)
