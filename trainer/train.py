@@ -417,7 +417,9 @@ def compile_for(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray
     step = cfg.init_learning_rate if fine_tune else cfg.learning_rate
     rate = (keras.optimizers.schedules.CosineDecay(step, _steps(cfg, arrays) * cfg.epochs, alpha=1 / 32)
             if fixed_run else step)
-    average = {"use_ema": True, "ema_momentum": cfg.weight_average} if cfg.weight_average else {}
+    # The average spans at most a tenth of the planned steps: a short run keeps its last steps, not its start.
+    momentum = min(cfg.weight_average, 1 - 10 / max(20, _steps(cfg, arrays) * cfg.epochs))
+    average = {"use_ema": True, "ema_momentum": momentum} if cfg.weight_average else {}
     model.compile(optimizer=keras.optimizers.Adam(rate, **average),
                   loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
     return loss, fixed_run

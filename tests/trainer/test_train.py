@@ -239,29 +239,43 @@ def test_recorded_noise_fills_rows_longer_than_a_window() -> None:
 
 
 @pytest.mark.parametrize("patience", [0, 1])
-def test_weight_average_keeps_the_average_not_the_last_step(patience: int) -> None:
-    """weight_average: the network kept is the moving average of the weights, with or without early stopping.
-    At a momentum near 1 the average barely leaves the weights after the first step, while each further
-    step moves the trained weights on."""
+def test_weight_average_keeps_the_average_not_the_last_step(patience: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """weight_average: the network kept is the moving average of the trained weights (at the end of the best
+    epoch, with early stopping), its momentum capped so that it spans at most a tenth of a short run."""
     import keras
 
+    from hush.trainer import train as train_mod
     from hush.trainer.model import build
-    from hush.trainer.train import compile_for, fit
 
     rng = np.random.default_rng(0)
     clean = np.sin(np.linspace(0, 30, 150) + rng.uniform(0, 6, (96, 1)))
     noisy = clean + 0.3 * rng.standard_normal(clean.shape)
     arrays = {"train": (noisy[:64], clean[:64]), "val": (noisy[64:], clean[64:])}
+    cfg = TrainConfig(filters=4, dilations=[1, 2], loss="mse", batch_size=8, epochs=4, patience=patience,
+                      learning_rate=0.01, weight_average=0.999)
+    steps: list[list[np.ndarray]] = []  # the trained weights after every step
+    ends: list[int] = []  # steps taken at each epoch's end
 
-    def moved(average: float) -> float:
-        cfg = TrainConfig(filters=4, dilations=[1, 2], loss="mse", batch_size=8, epochs=3, patience=patience,
-                          learning_rate=0.01, weight_average=average)
-        keras.utils.set_random_seed(0)
-        model = build(cfg)
-        start = [w.copy() for w in model.get_weights()]
-        compile_for(cfg, model, arrays, supervised=True, fine_tune=False, keras=keras)
-        fit(cfg, model, arrays, False, keras, lambda _line: None)
-        return float(sum(np.abs(w - s).sum() for w, s in zip(model.get_weights(), start, strict=True)))
+    class Record(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            steps.append([w.copy() for w in self.model.get_weights()])
 
-    free, averaged = moved(0.0), moved(0.99999)  # 24 steps; the average holds ~1 of them
-    assert averaged < 0.25 * free, (averaged, free)
+        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
+            ends.append(len(steps))
+
+    made = train_mod.callbacks_for
+    monkeypatch.setattr(train_mod, "callbacks_for", lambda *a, **k: [Record(), *made(*a, **k)])
+    keras.utils.set_random_seed(0)
+    model = build(cfg)
+    train_mod.compile_for(cfg, model, arrays, supervised=True, fine_tune=False, keras=keras)
+    momentum = 1 - 10 / 32  # 8 steps an epoch, 4 epochs: 0.999 is capped
+    assert model.optimizer.ema_momentum == pytest.approx(momentum)
+    history = train_mod.fit(cfg, model, arrays, False, keras, lambda _line: None)
+    ends = ends[1:] + [len(steps)]
+    kept_epoch = int(np.argmin(history.history["val_loss"])) if patience else len(ends) - 1
+    average = steps[0]  # Keras starts the average at the first step's weights
+    for trained in steps[1:ends[kept_epoch]]:
+        average = [momentum * a + (1 - momentum) * t for a, t in zip(average, trained, strict=True)]
+    for kept, want, last in zip(model.get_weights(), average, steps[-1], strict=True):
+        np.testing.assert_allclose(kept, want, rtol=1e-4, atol=1e-5)
+    assert not all(np.allclose(k, t, atol=1e-4) for k, t in zip(model.get_weights(), steps[-1], strict=True))
