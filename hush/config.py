@@ -174,9 +174,9 @@ class TrainConfig:
     init_learning_rate: float = _f(0.0001, "with --init: Adam's step size for fine-tuning (a trained network "
                                    "needs smaller steps, or it forgets what it knew before it learns the new data)",
                                    min=0.0)
-    weight_average: float = _f(0.99, "above 0: the network kept is the moving average of its weights over the "
-                               "steps, at this momentum (0.999: about the last 1,000; from random weights, 0.99; "
-                               "less if the run is short); validation and early stopping judge the average", min=0.0, max=0.99999)
+    weight_average: float = _f(0.99, "above 0: the network kept is the moving average of its weights, at this "
+                               "momentum (0.999: over about the last 1,000 steps; less if the run is short); "
+                               "validation and early stopping judge the average", min=0.0, max=0.99999)
     test_fraction: float = _f(0.15, "last part of the windows kept for the test", min=0.0, max=0.9)
     val_fraction: float = _f(0.2, "part of the rest kept for validation", min=0.0, max=0.9)
     patience: int = _f(4, "epochs without validation gain before stopping (the step size halves after half as "

@@ -276,6 +276,6 @@ def test_weight_average_keeps_the_average_not_the_last_step(patience: int, monke
     average = steps[0]  # Keras starts the average at the first step's weights
     for trained in steps[1:ends[kept_epoch]]:
         average = [momentum * a + (1 - momentum) * t for a, t in zip(average, trained, strict=True)]
-    for kept, want, last in zip(model.get_weights(), average, steps[-1], strict=True):
+    for kept, want in zip(model.get_weights(), average, strict=True):
         np.testing.assert_allclose(kept, want, rtol=1e-4, atol=1e-5)
     assert not all(np.allclose(k, t, atol=1e-4) for k, t in zip(model.get_weights(), steps[-1], strict=True))
