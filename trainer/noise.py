@@ -203,14 +203,22 @@ def make_noise(clean: np.ndarray, kinds: list[str], rng: np.random.Generator, ra
     return noise
 
 
+def split(n: int, test_fraction: float, val_fraction: float) -> tuple[slice, slice, slice]:
+    """Keras's order: the last test_fraction is the test set; of the rest, the last val_fraction validates."""
+    n_test = int(round(n * test_fraction))
+    n_rest = n - n_test
+    n_val = int(n_rest * val_fraction)
+    return slice(0, n_rest - n_val), slice(n_rest - n_val, n_rest), slice(n_rest, n)
+
+
 class Recorded:
     """Noise recorded from the sensor itself, to draw windows of: the samples of `x` (1-D) in segments of
-    `window` starting anywhere. The first `1 - test_fraction` of the recording is for training and the rest
-    for scoring (`part`), as with a clean recording."""
+    `window` starting anywhere. The recording is split in time as a clean one is (`split`): `part` is "train",
+    "val" or "test", so validation and scoring never draw a segment that training drew."""
 
-    def __init__(self, x: np.ndarray, window: int, test_fraction: float, part: str, where: str):
-        cut = int(round(x.size * (1 - test_fraction)))
-        x = x[:cut] if part == "train" else x[cut:]
+    def __init__(self, x: np.ndarray, window: int, test_fraction: float, part: str, where: str,
+                 val_fraction: float = 0.0):
+        x = x[split(x.size, test_fraction, val_fraction)[("train", "val", "test").index(part)]]
         if x.size < window:
             raise InputError(f"{where}: the {part} part of the noise recording has {x.size} samples, fewer "
                              f"than one window of {window}")

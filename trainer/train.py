@@ -23,7 +23,7 @@ from hush.runtime.tfenv import tensorflow
 from hush.samples import SampleError, cut_windows, load_samples
 from hush.trainer import data, evaluate
 from hush.trainer.model import build, loss_for
-from hush.trainer.noise import Recorded, add_noise
+from hush.trainer.noise import Recorded, add_noise, split
 from hush.trainer.selfsup import blind_spot, recorrupt, recorrupted_batches, shuffled_batches
 
 # What `--preset seed` sets: the tutorial's recipe exactly (../shared/SEED.md). It wins over config.toml;
@@ -39,21 +39,12 @@ Say = Callable[[str], None]
 PARTS = ("train", "val", "test")
 
 
-def _split(n: int, test_fraction: float, val_fraction: float) -> tuple[slice, slice, slice]:
-    """Keras's order: the last test_fraction is the test set; of the rest, the last val_fraction validates."""
-    n_test = int(round(n * test_fraction))
-    n_rest = n - n_test
-    n_val = int(n_rest * val_fraction)
-    return slice(0, n_rest - n_val), slice(n_rest - n_val, n_rest), slice(n_rest, n)
-
-
 def recorded_noise(cfg: TrainConfig) -> dict[str, Recorded | None]:
-    """The noise recording's training part (for train and val) and held-out part (for the test), if any."""
+    """The noise recording's parts for train, val and test, if any: split in time as a recording is."""
     if not cfg.noise_file:
         return {"train": None, "val": None, "test": None}
     x = load_samples(cfg.noise_file, cfg.noise_column)
-    fit = Recorded(x, cfg.window, cfg.test_fraction, "train", cfg.noise_file)
-    return {"train": fit, "val": fit, "test": Recorded(x, cfg.window, cfg.test_fraction, "test", cfg.noise_file)}
+    return {p: Recorded(x, cfg.window, cfg.test_fraction, p, cfg.noise_file, cfg.val_fraction) for p in PARTS}
 
 
 def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_path: str | Path | None = None,
@@ -69,7 +60,7 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
     if clean_path is None and noisy_path is None and pairs is None:
         t0 = time.perf_counter()
         clean_all = data.synthetic_clean(cfg, cfg.n_windows, rng)
-        cuts = _split(cfg.n_windows, cfg.test_fraction, cfg.val_fraction)
+        cuts = split(cfg.n_windows, cfg.test_fraction, cfg.val_fraction)
         clean = {p: clean_all[c] for p, c in zip(PARTS, cuts, strict=True)}
         noisy = {p: add_noise(clean[p], cfg, rng, recorded=recorded[p], share=cfg.noise_file_share) for p in PARTS}
         say(f"data: {cfg.n_windows} synthetic windows of {cfg.window} ({', '.join(cfg.families)}) "
@@ -107,7 +98,7 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
 def _recording_cuts(cfg: TrainConfig, x: np.ndarray, path: str | Path) -> tuple[slice, slice, slice]:
     """A recording is split by time, before windows are cut, so no test sample was ever seen in training
     (overlapping windows across the cut would leak it). Each part must hold a window."""
-    cuts = _split(x.size, cfg.test_fraction, cfg.val_fraction)
+    cuts = split(x.size, cfg.test_fraction, cfg.val_fraction)
     short = [f"{part} {x[cut].size}" for part, cut in zip(PARTS, cuts, strict=True) if x[cut].size < cfg.window]
     if short and x.size >= cfg.window:  # (shorter than a window overall: cut_windows says so)
         raise SampleError(f"{path}: {x.size} samples leave too few for one window of {cfg.window} in a part "

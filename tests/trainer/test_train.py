@@ -229,6 +229,20 @@ def test_noise_file_is_the_noise_trained_on(tmp_path: Path) -> None:
         Recorded(noise_rec[:160], 150, 0.15, "test", "short.npy")
 
 
+def test_noise_recording_parts_are_disjoint_in_time() -> None:
+    """Validation draws its recorded noise from its own stretch, as the test does: a segment training saw
+    would flatter the validation loss that early stopping and the weights' average are judged by."""
+    from hush.trainer.noise import Recorded
+
+    x = np.arange(1000.0)
+    parts = {p: Recorded(x, 50, 0.15, p, "n.npy", val_fraction=0.2).x for p in ("train", "val", "test")}
+    assert [len(parts[p]) for p in ("train", "val", "test")] == [680, 170, 150]
+    assert np.array_equal(np.concatenate([parts["train"], parts["val"], parts["test"]]), x)
+    assert np.array_equal(Recorded(x, 50, 0.15, "train", "n.npy").x, x[:850])  # no validation part asked for
+    with pytest.raises(ValueError, match="val part of the noise recording has 0 samples"):
+        Recorded(x, 50, 0.15, "val", "n.npy")
+
+
 def test_recorded_noise_fills_rows_longer_than_a_window() -> None:
     """hush eval's stream test adds recorded noise to a whole held-out stretch at once."""
     from hush.trainer.noise import Recorded
