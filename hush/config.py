@@ -171,9 +171,9 @@ class TrainConfig:
     epochs: int = _f(40, "passes over the training set at most", min=1)
     batch_size: int = _f(64, "windows per training step", min=1)
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
-    init_learning_rate: float = _f(0.0001, "with --init: Adam's step size for fine-tuning (a trained network "
-                                   "needs smaller steps, or it forgets what it knew before it learns the new data)",
-                                   min=0.0)
+    init_learning_rate: float = _f(0.0001, "with --init: Adam's step size for fine-tuning", min=0.0)
+    init_shrink: float = _f(1.0, "with --init: the network starts from this share of the model's weights plus a "
+                            "tenth of a new network's (it learns as a new one would, with a lead)", min=0.0, max=1.0)
     weight_average: float = _f(0.99, "above 0: the network kept is the moving average of its weights, at this "
                                "momentum (0.999: over about the last 1,000 steps; less if the run is short); "
                                "validation and early stopping judge the average", min=0.0, max=0.99999)

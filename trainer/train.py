@@ -243,7 +243,11 @@ def start_from(cfg: TrainConfig, init: str | Path | None, keras: Any) -> tuple[A
         if meta[key] != getattr(cfg, key):
             raise modelfile.ModelFileError(f"--init {init}: the model's {key} is {meta[key]!r}, this run's is "
                                            f"{getattr(cfg, key)!r}; set {key} to match, or train from scratch")
-    return keras.models.load_model(init, compile=False), {"path": str(init), "id": meta["id"]}
+    model = keras.models.load_model(init, compile=False)
+    if cfg.init_shrink < 1:  # shrink and perturb (Ash & Adams 2020): a fresh network's start, the old as a lead
+        fresh = keras.models.clone_model(model).get_weights()  # the same layers, newly initialised (seeded)
+        model.set_weights([cfg.init_shrink * w + 0.1 * f for w, f in zip(model.get_weights(), fresh, strict=True)])
+    return model, {"path": str(init), "id": meta["id"], "shrink": cfg.init_shrink}
 
 
 def fit_arrays(cfg: TrainConfig, clean: dict[str, np.ndarray] | None, noisy: dict[str, np.ndarray],

@@ -76,6 +76,37 @@ def test_each_mode_trains_a_model_that_serves(mode: str, ecg: dict[str, Path], t
     assert got.shape == (150,) and np.isfinite(got).all()
 
 
+@pytest.mark.parametrize("shrink", [1.0, 0.5])
+def test_init_shrink_starts_from_a_share_of_the_model_plus_a_fresh_start(shrink: float, tiny_model: Path) -> None:
+    """init_shrink (shrink and perturb): each weight starts as shrink x the model's plus a tenth of a freshly
+    initialised network's; biases start fresh at 0, so they are the model's, shrunk, exactly; 1 loads as is."""
+    import dataclasses
+
+    import keras
+
+    from hush.config import TrainConfig
+    from hush.trainer.train import start_from
+    from tests.conftest import TINY
+
+    cfg = dataclasses.replace(TrainConfig(**TINY), init_shrink=shrink)  # type: ignore[arg-type]
+    model, source = start_from(cfg, tiny_model, keras)
+    assert source is not None and source["shrink"] == shrink
+    old = keras.models.load_model(tiny_model, compile=False)
+    for layer, was in zip(model.layers, old.layers, strict=True):
+        if not layer.weights:
+            continue
+        kernel, bias = (w.numpy() for w in layer.weights)
+        old_kernel, old_bias = (w.numpy() for w in was.weights)
+        np.testing.assert_allclose(bias, shrink * old_bias, rtol=1e-6, atol=1e-7)
+        fresh = kernel - shrink * old_kernel
+        if shrink == 1:
+            assert np.array_equal(kernel, old_kernel)
+            continue
+        fan_in, fan_out = np.prod(kernel.shape[:-1]), kernel.shape[0] * kernel.shape[-1]
+        glorot = np.sqrt(2 / (fan_in + fan_out))  # Keras's default kernel initialiser's spread
+        assert 0.07 * glorot < fresh.std() < 0.13 * glorot, layer.name
+
+
 def test_recorrupted_pairs_have_target_noise_independent_of_the_input() -> None:
     """For white Gaussian noise of the estimated level, the target's noise is uncorrelated with the input's,
     and the target's mean is the clean signal: what a clean reference would have taught."""
