@@ -104,6 +104,6 @@ def _eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out-dir", default="eval-out", help="where eval.json and eval.png go")
     p.add_argument("--seed", type=int, help="seed of the windows and noise scored (default: the model's training "
                    "seed + 10007, a draw its training never used); the same seed scores several models alike")
-    p.add_argument("--engine", default="graph", choices=("graph", "lite", "xla", "bf16"),
+    p.add_argument("--engine", default="graph", choices=("graph", "lite", "xla", "int8", "bf16"),
                    help="what runs the model (as `hush serve --engine`): compare a reduced-precision engine's "
                         "scores with float32's (graph)")

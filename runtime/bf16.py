@@ -9,9 +9,9 @@ white noise from 0 to 40 dB input costs at most 0.01 dB of output SNR on held-ou
 bfloat16: 0.37 dB at 40 dB); impulsive noise at 0 dB, where spikes many times the signal pass through the
 inner layers and the float32 output is ~30 dB clean, costs 0.4-0.5 dB (docs/quality.md).
 
-`check` is the rule the runner applies before `auto` serves bfloat16: windows with known clean parts, white
-and impulsive noise at input SNRs of 0 to 40 dB, scaled as served, denoised by both; the output SNR may
-differ by at most TOLERANCE_DB in every case.
+`check` is the rule the runner applies before `auto` serves a reduced-precision engine (this one, or int8:
+lite.py): windows with known clean parts, white and impulsive noise at input SNRs of 0 to 40 dB, scaled as
+served, denoised by both; the output SNR may differ by at most TOLERANCE_DB in every case.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ TOLERANCE_DB = 0.3  # output SNR, bfloat16 against float32, at every noise and i
 # quality bar for a reduced-precision engine (every `hush eval` margin within 0.3 dB of float32's)
 CHECK_SNRS_DB = (0.0, 10.0, 20.0, 30.0, 40.0)
 CONVS = ("Conv1D", "Conv1DTranspose")
+LABELS = {"bf16": "bfloat16", "int8": "int8 (dynamic range)"}
 
 
 def hardware() -> bool:
@@ -90,7 +91,7 @@ def snr_db(clean: np.ndarray, estimate: np.ndarray) -> float:
     return float(np.mean(10 * np.log10(clean.var(axis=1) / err)))
 
 
-def check(reference: Any, candidate: Any, window: int, kind: str) -> tuple[bool, str]:
+def check(reference: Any, candidate: Any, window: int, kind: str, engine: str = "bfloat16") -> tuple[bool, str]:
     """Whether `candidate` (a call on (b, W) float32) answers as well as `reference` on check_windows, and a
     line saying by how much, for the log."""
     worst, parts = 0.0, []
@@ -99,5 +100,5 @@ def check(reference: Any, candidate: Any, window: int, kind: str) -> tuple[bool,
         worst = max(worst, abs(b - a))
         parts.append(f"{label}: {b - a:+.2f}")
     ok = worst <= TOLERANCE_DB
-    return ok, (f"bfloat16 against float32, output SNR on {len(parts)} x 192 check windows ({', '.join(parts)}); "
+    return ok, (f"{engine} against float32, output SNR on {len(parts)} x 192 check windows ({', '.join(parts)}); "
                 f"tolerance {TOLERANCE_DB} dB: {'within' if ok else 'OUTSIDE'}")

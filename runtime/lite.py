@@ -23,15 +23,21 @@ from typing import Any
 
 import numpy as np
 
-_converted: dict[str, bytes] = {}  # model id -> flatbuffer
+_converted: dict[tuple[str, bool], bytes] = {}  # (model id, int8) -> flatbuffer
 _lock = threading.Lock()
 
 
-def convert(model: Any, model_id: str, tf: Any) -> bytes:
-    """The Keras model as a TensorFlow Lite flatbuffer (float32, no quantisation: same answers to ~1e-6)."""
+def convert(model: Any, model_id: str, tf: Any, int8: bool = False) -> bytes:
+    """The Keras model as a TensorFlow Lite flatbuffer: float32 (no quantisation: same answers to ~1e-6), or
+    with `int8` dynamic-range quantised: the weights in int8 (per output channel), and XNNPACK quantises each
+    convolution's input to int8 at run time from the range of that window's own values, so a nearly clean
+    window gets steps fitted to it (no calibration data; an answer does not depend on the rest of the batch)."""
+    key = (model_id, int8)
     with _lock:
-        if model_id not in _converted:
+        if key not in _converted:
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
+            if int8:
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
             # It exports a SavedModel to a temporary directory and says so on stdout and in the log (both
             # process-wide for the half second this takes; Hush's own log goes to stderr).
             tf_log = logging.getLogger("tensorflow")
@@ -39,12 +45,12 @@ def convert(model: Any, model_id: str, tf: Any) -> bytes:
             tf_log.setLevel(logging.WARNING)
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    _converted[model_id] = converter.convert()
+                    _converted[key] = converter.convert()
             finally:
                 tf_log.setLevel(level)
-            while len(_converted) > 4:  # a daemon reloaded for months keeps the last few models only
+            while len(_converted) > 8:  # a daemon reloaded for months keeps the last few models only
                 del _converted[next(iter(_converted))]
-        return _converted[model_id]
+        return _converted[key]
 
 
 class Lite:

@@ -2,10 +2,11 @@
 
 Batches are padded up to a few bucket sizes, and every bucket is built and run before the first window
 arrives. Four engines: TensorFlow's graph (a concrete function with a fixed input signature, traced once),
-the same XLA-compiled, TensorFlow Lite with XNNPACK (lite.py), and the graph with the inner convolutions in
-bfloat16 (bf16.py; on cores with bfloat16 arithmetic, and served only when its answers pass bf16.check);
-"auto" times them per bucket at start and keeps the fastest. Never `model.predict()` per window: ~50 ms a
-call against ~0.2 ms for this path (docs/performance.md).
+the same XLA-compiled, TensorFlow Lite with XNNPACK (lite.py), the same with int8 weights and activations
+quantised at run time (lite.py), and the graph with the inner convolutions in bfloat16 (bf16.py; on cores
+with bfloat16 arithmetic). "auto" serves a reduced-precision engine only when its answers pass bf16.check
+against float32, times the engines per bucket at start and keeps the fastest. Never `model.predict()` per
+window: ~50 ms a call against ~0.2 ms for this path (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from hush.runtime.lite import Lite, convert
 from hush.runtime.tfenv import tensorflow
 
 log = logging.getLogger("hush.runner")
-ENGINES = ("auto", "lite", "xla", "graph", "bf16")
+ENGINES = ("auto", "lite", "xla", "graph", "int8", "bf16")
+REDUCED = ("int8", "bf16")  # reduced precision: served by auto only when bf16.check passes
 
 
 def buckets_for(max_batch: int) -> list[int]:
@@ -75,27 +77,27 @@ class Runner:
         self.buckets = buckets_for(max_batch)
         self.engine = engine
         self._tf = tf
-        names: tuple[str, ...] = ("graph", "xla", "lite") if engine == "auto" else (engine,)
+        names: tuple[str, ...] = ("graph", "xla", "lite", "int8") if engine == "auto" else (engine,)
         if engine == "auto" and bf16.hardware():
             names += ("bf16",)
         # name -> call on a (b, W) float32 array, b one of the buckets.
         self._engines: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
-        self.lite: Lite | None = None
+        self.lites: list[Lite] = []
         spec = tf.TensorSpec([None, self.window, 1], tf.float32)
         for name in names:
-            if name == "lite":
+            if name in ("lite", "int8"):
                 try:
-                    flatbuffer = convert(model, self.model_id, tf)
+                    flatbuffer = convert(model, self.model_id, tf, int8=name == "int8")
                 except Exception as exc:  # a layer TensorFlow Lite has no kernel for, say
-                    if engine == "lite":
+                    if engine == name:
                         raise modelfile.ModelFileError(
                             f"model {self.model_id}: TensorFlow Lite cannot convert it ({exc}"[:300] + "); "
                             "serve it with engine = \"graph\" or \"xla\"") from None
-                    log.warning("model %s: TensorFlow Lite cannot convert it (%s); choosing between graph and "
-                                "xla only", self.model_id, str(exc)[:200])
+                    log.warning("model %s: TensorFlow Lite cannot convert it (%s); no %s engine", self.model_id,
+                                str(exc)[:200], name)
                     continue
-                self.lite = Lite(flatbuffer, self.window, self.buckets, threads, tf)
-                self._engines[name] = self.lite
+                self.lites.append(Lite(flatbuffer, self.window, self.buckets, threads, tf))
+                self._engines[name] = self.lites[-1]
                 continue
             net = model
             if name == "bf16":
@@ -111,7 +113,7 @@ class Runner:
             call = tf.function(_forward(net, tf), input_signature=[spec],
                                jit_compile=name == "xla").get_concrete_function()
             self._engines[name] = _tensor_call(call, tf)
-        self.bf16_check = ""  # the log line of bf16.check, once warm_up has run it
+        self.checks: dict[str, str] = {}  # reduced-precision engine -> the log line of its check (warm_up)
         self.choice = {b: names[0] for b in self.buckets}  # bucket -> engine; warm_up may choose
         self._call_for = {b: self._engines[names[0]] for b in self.buckets}
 
@@ -143,10 +145,11 @@ class Runner:
         """Build and run every bucket before the first window arrives. With engine="auto", time each bucket
         on every engine and keep the fastest (on this machine Lite wins at small batches, and large ones go
         either way by a few percent: docs/performance.md)."""
-        if self.lite is not None:
-            self.lite.prepare(workers)
-        if "bf16" in self._engines:
-            self._check_bf16()
+        for lite in self.lites:
+            lite.prepare(workers)
+        for name in REDUCED:
+            if name in self._engines:
+                self._check(name)
         for b in self.buckets:
             z = np.zeros((b, self.window), np.float32)
             best = None
@@ -168,26 +171,26 @@ class Runner:
         if self.engine == "auto":
             log.info("engine by batch size: %s", ", ".join(f"{b}:{c}" for b, c in self.choice.items()))
 
-    def _check_bf16(self) -> None:
-        """bf16.check against float32 (the graph, or whichever float32 engine there is); auto drops bf16
-        when outside the tolerance, an explicit engine = "bf16" is served with a warning."""
+    def _check(self, name: str) -> None:
+        """bf16.check of a reduced-precision engine against float32 (the graph, or whichever float32 engine
+        there is); auto drops it when outside the tolerance, one asked for by name is served with a warning."""
         ref_name = next((n for n in ("graph", "lite", "xla") if n in self._engines), None)
-        if ref_name is None:  # engine = "bf16" alone: a float32 graph to compare with
+        if ref_name is None:  # a reduced-precision engine alone: a float32 graph to compare with
             spec = self._tf.TensorSpec([None, self.window, 1], self._tf.float32)
             ref = _tensor_call(self._tf.function(_forward(self.model, self._tf), input_signature=[spec])
                                .get_concrete_function(), self._tf)
         else:
             ref = self._engines[ref_name]
-        ok, line = bf16.check(lambda z: self.run_scaled(z, ref), lambda z: self.run_scaled(z, self._engines["bf16"]),
-                              self.window, self.scaling)
-        self.bf16_check = line
+        ok, line = bf16.check(lambda z: self.run_scaled(z, ref), lambda z: self.run_scaled(z, self._engines[name]),
+                              self.window, self.scaling, bf16.LABELS[name])
+        self.checks[name] = line
         if ok:
             log.info("model %s: %s", self.model_id, line)
-        elif self.engine == "bf16":
-            log.warning("model %s: %s; serving bfloat16 as configured", self.model_id, line)
+        elif self.engine == name:
+            log.warning("model %s: %s; serving %s as configured", self.model_id, line, name)
         else:
             log.warning("model %s: %s; not using it", self.model_id, line)
-            del self._engines["bf16"]
+            del self._engines[name]
 
     def run_scaled(self, z: np.ndarray, call: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
         """Model outputs for scaled windows z (n, W) float32, padding each chunk up to a bucket; through

@@ -68,7 +68,7 @@ def _model_proc(model_path: str, batch: int, intra: int, workers: int, engine: s
             rates.append(workers * calls * batch / (time.perf_counter() - t))
             cpu.append((time.process_time() - c) / (workers * calls * batch))
     q.put({"b1_ms": b1 * 1e3, "b1_paced_p50_ms": float(np.percentile(paced, 50)) * 1e3,  # one dict, one put
-           "check": runner.bf16_check,
+           "check": runner.checks.get(engine, ""),
            "b1_paced_p99_ms": float(np.percentile(paced, 99)) * 1e3,
            "batched_windows_per_s": float(np.median(rates)), "batched_runs": rates,
            "batched_cpu_us_per_window": float(np.median(cpu)) * 1e6})
@@ -148,7 +148,7 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
 
     mflop = mflop_per_window(model_path)
     out: dict[str, Any] = {"configs": [], "mflop_per_window": mflop}
-    engines = FLOAT32 + (("bf16",) if bf16.hardware() else ())
+    engines = FLOAT32 + ("int8",) + (("bf16",) if bf16.hardware() else ())
     for intra, n in ((0, 1), (1, workers)) if workers > 1 else ((0, 1),):
         for engine in engines:
             r: dict[str, Any] = time_model_in_process(str(model_path), batch, intra, n, engine, False)
@@ -164,7 +164,7 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
         p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
         out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
         say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
-    # What `engine = "auto"` may serve: float32, and bf16 only where its answers passed bf16.check.
+    # What `engine = "auto"` may serve: float32, and int8 or bf16 only where its answers passed bf16.check.
     served = [c for c in out["configs"] if c["engine"] in FLOAT32 or "within" in c.get("check", "")]
     checks = {c["check"] for c in out["configs"] if c.get("check")}
     for line in checks:
@@ -183,7 +183,7 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
     reduced = [c for c in out["configs"] if c["engine"] not in FLOAT32]
     if reduced:  # the fastest reduced-precision setting, served by auto or not
         r = max(reduced, key=lambda c: c["batched_windows_per_s"])
-        out["reduced_batched_windows_per_s"] = r["batched_windows_per_s"]
+        out["reduced_batched_windows_per_s"], out["reduced_engine"] = r["batched_windows_per_s"], r["engine"]
         out["reduced_passes_check"] = "within" in r.get("check", "")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     out["peak_gflops"] = peak = peak_gflops(cores)

@@ -95,46 +95,64 @@ def test_every_engine_gives_the_same_answers(tiny_model: Path, tiny_runner: Runn
     for e in ("xla", "lite"):
         np.testing.assert_allclose(answers[e], answers["graph"], rtol=0, atol=1e-4, err_msg=e)
     assert set(tiny_runner.choice) == set(tiny_runner.buckets)  # auto chose an engine for every bucket
-    assert set(tiny_runner.choice.values()) <= {"graph", "xla", "lite", "bf16"}
-    if "bf16" not in tiny_runner.choice.values():  # bf16 answers are compared by quality, below
+    assert set(tiny_runner.choice.values()) <= {"graph", "xla", "lite", "int8", "bf16"}
+    if not set(tiny_runner.choice.values()) & {"int8", "bf16"}:  # reduced precision is compared by quality, below
         np.testing.assert_allclose(tiny_runner.denoise(x), answers["graph"], rtol=0, atol=1e-4)
 
 
 bf16_cores = pytest.mark.skipif(not bf16.hardware(), reason="these cores have no bfloat16 arithmetic")
+REDUCED = [pytest.param("int8"), pytest.param("bf16", marks=bf16_cores)]
 
 
-@bf16_cores
-def test_bf16_on_white_noise_denoises_a_real_recording_as_well_as_float32() -> None:
+@pytest.mark.parametrize("engine", REDUCED)
+def test_reduced_precision_on_white_noise_denoises_a_real_recording_as_well_as_float32(engine: str) -> None:
     """The shipped model on the ECG recording with white noise at 10 to 40 dB (the last nearly clean): the
-    bfloat16 engine's output SNR is within bf16.TOLERANCE_DB of float32's. (Whether the model helps a nearly
-    clean ECG is a question about the model, not the engine.)"""
+    int8 and bfloat16 engines' output SNR is within bf16.TOLERANCE_DB of float32's. (Whether the model helps a
+    nearly clean ECG is a question about the model, not the engine.)"""
     from hush.paths import DEFAULT_MODEL
     from tests import REPO_ROOT
 
     ecg = np.load(REPO_ROOT / "data" / "ecg_mitbih208.npy")[:150 * 400].reshape(400, 150)
     rng = np.random.default_rng(5)
-    runners = {e: Runner.load(DEFAULT_MODEL, max_batch=64, engine=e) for e in ("graph", "bf16")}
+    runners = {e: Runner.load(DEFAULT_MODEL, max_batch=64, engine=e) for e in ("graph", engine)}
     for snr in (10.0, 20.0, 30.0, 40.0):
         noisy = ecg + rng.standard_normal(ecg.shape) * np.sqrt(ecg.var(axis=1, keepdims=True) / 10 ** (snr / 10))
         out = {e: bf16.snr_db(ecg, r.denoise(noisy)) for e, r in runners.items()}
-        assert abs(out["bf16"] - out["graph"]) <= bf16.TOLERANCE_DB, (snr, out)
+        assert abs(out[engine] - out["graph"]) <= bf16.TOLERANCE_DB, (snr, out)
         if snr <= 20:
-            assert out["bf16"] > bf16.snr_db(ecg, noisy) + 1  # and it denoises
+            assert out[engine] > bf16.snr_db(ecg, noisy) + 1  # and it denoises
 
 
-@bf16_cores
-def test_the_check_sees_what_bf16_costs_the_shipped_model_on_impulses(caplog: pytest.LogCaptureFixture) -> None:
+def test_int8_answers_each_window_alone() -> None:
+    """int8 activations are quantised from each window's own range: a window's answer is the same alone,
+    beside a window with a spike 100 times its size, and in any bucket."""
+    from hush.paths import DEFAULT_MODEL
+
+    runner = Runner.load(DEFAULT_MODEL, max_batch=16, engine="int8")
+    rng = np.random.default_rng(7)
+    x = np.sin(np.linspace(0, 9, 150))[None, :] + 0.01 * rng.standard_normal((1, 150))
+    loud = rng.standard_normal((1, 150))
+    loud[0, 70] = 100.0
+    alone = runner.denoise(x)
+    np.testing.assert_array_equal(runner.denoise(np.concatenate([loud, x]))[1:], alone)
+    np.testing.assert_array_equal(runner.denoise(np.repeat(x, 11, axis=0))[5:6], alone)
+    assert 0 < np.abs(alone - x).max() < 0.1  # it changed the window, a little
+
+
+@pytest.mark.parametrize("engine", REDUCED)
+def test_the_check_sees_what_reduced_precision_costs_the_shipped_model_on_impulses(
+        engine: str, caplog: pytest.LogCaptureFixture) -> None:
     """Spikes at 0 dB, cleaned to ~40 dB by float32, lose ~0.5 dB in bfloat16 (hush eval: -0.45 dB on the
-    held-out spikes at 0 dB): the check says so, auto serves float32, and bf16 asked for by name is served
-    with a warning."""
+    held-out spikes at 0 dB) and more in int8: the check says so, auto serves float32, and the engine asked
+    for by name is served with a warning."""
     from hush.paths import DEFAULT_MODEL
 
     with caplog.at_level("WARNING", logger="hush.runner"):
         auto = Runner.load(DEFAULT_MODEL, max_batch=16, engine="auto")
-        named = Runner.load(DEFAULT_MODEL, max_batch=16, engine="bf16")
-    assert "OUTSIDE" in auto.bf16_check and "impulses 0 dB: -0." in auto.bf16_check
-    assert "bf16" not in auto.choice.values() and set(named.choice.values()) == {"bf16"}
-    assert "not using it" in caplog.text and "serving bfloat16 as configured" in caplog.text
+        named = Runner.load(DEFAULT_MODEL, max_batch=16, engine=engine)
+    assert "OUTSIDE" in auto.checks[engine] and "impulses 0 dB: -" in auto.checks[engine]
+    assert engine not in auto.choice.values() and set(named.choice.values()) == {engine}
+    assert "not using it" in caplog.text and f"serving {engine} as configured" in caplog.text
 
 
 def test_the_bf16_check_refuses_an_engine_that_loses_quality() -> None:
@@ -147,15 +165,22 @@ def test_the_bf16_check_refuses_an_engine_that_loses_quality() -> None:
     assert not ok and "OUTSIDE" in line and "white 40 dB: -" in line
 
 
-@bf16_cores
-def test_auto_drops_bf16_when_its_answers_fail_the_check(tiny_model: Path, monkeypatch: pytest.MonkeyPatch,
-                                                          caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize("engine", REDUCED)
+def test_auto_drops_a_reduced_precision_engine_when_its_answers_fail_the_check(
+        engine: str, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     import hush.runtime.bf16 as bf16_module
 
-    monkeypatch.setattr(bf16_module, "check", lambda *a: (False, "bfloat16 against float32: OUTSIDE"))
+    real = bf16_module.check
+
+    def fail_one(reference, candidate, window, kind, name="bfloat16"):  # type: ignore[no-untyped-def]
+        if name == bf16_module.LABELS[engine]:
+            return False, f"{name} against float32: OUTSIDE"
+        return real(reference, candidate, window, kind, name)
+
+    monkeypatch.setattr(bf16_module, "check", fail_one)
     with caplog.at_level("WARNING", logger="hush.runner"):
         auto = Runner.load(tiny_model, max_batch=8, engine="auto")
-    assert "bf16" not in auto.choice.values() and "OUTSIDE" in auto.bf16_check
+    assert engine not in auto.choice.values() and "OUTSIDE" in auto.checks[engine]
     assert "not using it" in caplog.text
 
 
@@ -174,21 +199,23 @@ def test_lite_interpreters_are_never_shared_between_threads(tiny_model: Path) ->
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(work, range(4)))
-    assert runner.lite is not None and 1 <= runner.lite.sets <= 4
+    assert len(runner.lites) == 1 and 1 <= runner.lites[0].sets <= 4
 
 
 def test_a_model_lite_cannot_convert_is_served_by_the_other_engines(tiny_model: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The conversion is faked to fail (a layer without a Lite kernel): auto keeps the others; lite, asked
-    for by name, is refused with a message that says what to do."""
+    """The conversion is faked to fail (a layer without a Lite kernel): auto keeps the others; lite or int8,
+    asked for by name, is refused with a message that says what to do."""
     import hush.runtime.runner as runner_module
 
-    def refuse(*args: object) -> bytes:
+    def refuse(*args: object, **kwargs: object) -> bytes:
         raise RuntimeError("op MyCustomOp is neither a custom op nor a flex op")
 
     monkeypatch.setattr(runner_module, "convert", refuse)
     auto = Runner.load(tiny_model, max_batch=4, engine="auto")
-    assert auto.lite is None and set(auto.choice.values()) <= {"graph", "xla", "bf16"}
+    assert auto.lites == [] and set(auto.choice.values()) <= {"graph", "xla", "bf16"}
     assert auto.denoise(np.ones((1, 150))).shape == (1, 150)
-    with pytest.raises(ModelFileError, match=r"TensorFlow Lite cannot convert it \(op MyCustomOp.*engine = \"graph\""):
-        Runner.load(tiny_model, max_batch=4, engine="lite")
+    refused = r"TensorFlow Lite cannot convert it \(op MyCustomOp.*engine = \"graph\""
+    for engine in ("lite", "int8"):
+        with pytest.raises(ModelFileError, match=refused):
+            Runner.load(tiny_model, max_batch=4, engine=engine)
