@@ -3,6 +3,6 @@ scores with (so `hush train` and `hush eval` report what `hush serve` will answe
 that needs TensorFlow at run time; the core (hush/) and the clients do not.
 
 Files: runner.py (padding to batch buckets, engines chosen per bucket by timing, scaling around the call),
-lite.py (the TensorFlow Lite engine with XNNPACK), bf16.py (the bfloat16 engine and the check that admits
-it), tfenv.py (TensorFlow's threads and logging, set once).
+lite.py (the TensorFlow Lite engines with XNNPACK, float32 and int8), bf16.py (the bfloat16 engine and the
+check that admits a reduced-precision engine), tfenv.py (TensorFlow's threads and logging, set once).
 """

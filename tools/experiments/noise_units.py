@@ -10,10 +10,11 @@ subtraction z - s * answer runs in float32. `cascade` adds a small float32 netwo
 part of the answer that is in the signal's units. Each is trained alike, on a third of the default recipe.
 
     python tools/experiments/noise_units.py train plain|noise-units|cascade OUT.keras [--epochs 12]
-    python tools/experiments/noise_units.py compare KIND=PATH ... [--noise white pink spikes brown]
+    python tools/experiments/noise_units.py compare KIND=PATH ... [--noise white pink spikes brown] [--dynamic]
 
 `compare` converts each network to TensorFlow Lite in float32 and full-integer int8 (calibrated on 500
-recipe windows; the pre-part stays in NumPy, float32), and prints windows/s at batch 64 on one thread and the
+recipe windows; with `--dynamic`, dynamic-range int8 as the daemon's int8 engine runs it; the pre-part
+stays in NumPy, float32), and prints windows/s at batch 64 on one thread and the
 mean SNR gain on 2,048 held-out windows (trainer/heldout.py) at 0-30 dB. Not an engine: it measures whether
 one is worth building.
 """
@@ -36,6 +37,7 @@ from hush.trainer.model import dilated_model, snr_loss
 
 W, DILATIONS = 150, [1, 2, 4, 8, 16, 1]
 KINDS = ("plain", "noise-units", "cascade", "sequence")
+DYNAMIC = False  # compare --dynamic: int8 as the daemon's int8 engine runs it (runtime/lite.py)
 
 
 def med(x: np.ndarray, k: int) -> np.ndarray:
@@ -147,7 +149,9 @@ class Lite:
 
     def __init__(self, tf: Any, keras_model: Any, calibration: np.ndarray | None):
         conv = tf.lite.TFLiteConverter.from_keras_model(keras_model)
-        if calibration is not None:  # full integer: int8 weights and activations
+        if calibration is not None and DYNAMIC:  # int8 weights, activations quantised per window at run time
+            conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        elif calibration is not None:  # full integer: int8 weights and activations, ranges from calibration
             conv.optimizations = [tf.lite.Optimize.DEFAULT]
             conv.representative_dataset = lambda: ([v[None]] for v in calibration)
             conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
@@ -262,7 +266,11 @@ def main() -> None:
     c = sub.add_parser("compare")
     c.add_argument("models", nargs="+", help="KIND=PATH")
     c.add_argument("--noise", nargs="+", default=["white", "pink", "spikes", "brown"])
+    c.add_argument("--dynamic", action="store_true", help="int8 with dynamic-range quantisation (the int8 "
+                   "engine's), not full integer")
     args = p.parse_args()
+    global DYNAMIC
+    DYNAMIC = args.cmd == "compare" and args.dynamic
     if args.cmd == "train":
         train(args.kind, args.out, args.epochs)
     else:
