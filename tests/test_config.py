@@ -29,7 +29,7 @@ def write(tmp_path: Path, text: str) -> Path:
     ("[serve]\nmax_batchh = 3\n", "unknown key 'max_batchh'; expected one of: model,"),
     ("[sevre]\n", "unknown section [sevre]"),
     ("[serve]\nxla = \"on\"\n", "'xla' was replaced by 'engine' (auto, lite, xla or graph): xla = \"on\" is engine"),
-    ("[serve]\nengine = \"onnx\"\n", "engine must be one of 'auto', 'lite', 'xla', 'graph', 'bf16', got 'onnx'"),
+    ("[serve]\nengine = \"onnx\"\n", "engine must be one of 'auto', 'lite', 'xla', 'graph', 'int8', 'bf16', got 'onnx'"),
     ("[serve]\nmax_batch = 0\n", "max_batch must be an integer >= 1 <= 4096, got 0"),
     ("[serve]\nmax_batch = 2.5\n", "max_batch must be an integer >= 1 <= 4096, got 2.5"),
     ("[serve]\nmax_wait_ms = \"2\"\n", "max_wait_ms must be a number >= 0.0 <= 10000.0, got '2'"),
