@@ -294,8 +294,8 @@ def table(r: dict[str, Any]) -> str:
         ("ratio: best engine / best float32 one", f"{ra['model_best_over_float32_best']:.2f}   goal >= 2 "
                                                   f"(float32: {m.get('float32_batched_windows_per_s', 0):,.0f} "
                                                   f"windows/s, {m.get('float32_best', {}).get('engine', '?')})"),
-        *([(f"  {m.get('reduced_engine', 'reduced')} (fastest reduced precision) / best float32 one",
-            f"{ra['reduced_over_float32_best']:.2f} ("
+        *([(f"  {m.get('reduced_engine', 'reduced')} / best float32 one", f"{ra['reduced_over_float32_best']:.2f} "
+            "(the fastest reduced precision; "
             + ("passes" if m.get("reduced_passes_check") else "fails") + " the quality check: "
             + ("served by auto)" if m.get("reduced_passes_check") else "not served by auto)"))]
           if m.get("reduced_batched_windows_per_s") else []),
