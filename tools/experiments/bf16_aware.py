@@ -54,7 +54,7 @@ def main() -> None:
     from hush.runtime.runner import Runner
 
     for path in (DEFAULT_MODEL, args.out):
-        print(f"{path}: {Runner.load(path, max_batch=64, engine='bf16').bf16_check}")
+        print(f"{path}: {Runner.load(path, max_batch=64, engine='bf16').checks['bf16']}")
 
 
 if __name__ == "__main__":
