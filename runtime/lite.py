@@ -1,10 +1,11 @@
-"""The model as TensorFlow Lite with XNNPACK: one of the runner's engines (runner.py).
+"""The model as TensorFlow Lite with XNNPACK: two of the runner's engines (runner.py), float32 ("lite") and
+int8 (dynamic-range quantised: `convert`).
 
 For this small network, TensorFlow's own call spends most of a batch-1 call in its runtime (binding,
 dispatch, executor), and that code runs cold when calls are 5 ms apart: 0.36 ms hot, 0.86 ms at 200
 calls/s here. An XNNPACK interpreter is a short path to the kernels: 0.19 ms hot, 0.24 ms at 200 calls/s,
 and as fast as TensorFlow at batch 64 (docs/performance.md). The Keras model is converted once per
-process and model id, at load (about half a second); the model file stays the one `.keras` archive.
+process, model id and precision, at load (about half a second); the model file stays the one `.keras` archive.
 
 An interpreter is not thread-safe. `Lite` keeps sets of interpreters (one per batch bucket, resized and
 allocated once); a call takes a free set, or makes one if every set is busy, so each model worker ends up

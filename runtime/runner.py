@@ -1,7 +1,7 @@
 """The model runner: a Hush model file behind compiled calls, in the input's units.
 
 Batches are padded up to a few bucket sizes, and every bucket is built and run before the first window
-arrives. Four engines: TensorFlow's graph (a concrete function with a fixed input signature, traced once),
+arrives. Five engines: TensorFlow's graph (a concrete function with a fixed input signature, traced once),
 the same XLA-compiled, TensorFlow Lite with XNNPACK (lite.py), the same with int8 weights and activations
 quantised at run time (lite.py), and the graph with the inner convolutions in bfloat16 (bf16.py; on cores
 with bfloat16 arithmetic). "auto" serves a reduced-precision engine only when its answers pass bf16.check
