@@ -73,8 +73,8 @@ class ServeConfig:
     curve_clients_dir: str = _f("", "with curve_secret_key: a directory of allowed client public keys (*.key)")
     engine: str = _f("auto", "what runs the model: lite (TensorFlow Lite, XNNPACK), xla, graph (TensorFlow), int8 "
                      "(lite, int8 weights and activations), bf16 (inner convolutions in bfloat16), or auto (time "
-                     "each per batch size at start, keep the fastest; int8, and bf16 on cores with bfloat16 "
-                     "arithmetic, only if their answers pass the check the log reports)",
+                     "each but int8 per batch size at start, keep the fastest; bf16 only on cores with bfloat16 "
+                     "arithmetic and when its answers pass the check the log reports)",
                      choices=("auto", "lite", "xla", "graph", "int8", "bf16"))
     workers: int = _f(0, "model threads, each on its own batch; 0 means one per core", min=0, max=64)
     intra_op_threads: int = _f(0, "threads per TensorFlow op or Lite call; 0: 1 with several workers, else "

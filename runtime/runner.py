@@ -3,10 +3,10 @@
 Batches are padded up to a few bucket sizes, and every bucket is built and run before the first window
 arrives. Five engines: TensorFlow's graph (a concrete function with a fixed input signature, traced once),
 the same XLA-compiled, TensorFlow Lite with XNNPACK (lite.py), the same with int8 weights and activations
-quantised at run time (lite.py), and the graph with the inner convolutions in bfloat16 (bf16.py; on cores
-with bfloat16 arithmetic). "auto" serves a reduced-precision engine only when its answers pass bf16.check
-against float32, times the engines per bucket at start and keeps the fastest. Never `model.predict()` per
-window: ~50 ms a call against ~0.2 ms for this path (docs/performance.md).
+quantised at run time (lite.py; by name only), and the graph with the inner convolutions in bfloat16
+(bf16.py; on cores with bfloat16 arithmetic). A reduced-precision engine is checked against float32 at start
+(bf16.check); "auto" serves bf16 only when it passes, times the engines per bucket and keeps the fastest.
+Never `model.predict()` per window: ~50 ms a call against ~0.2 ms for this path (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hush.runtime.tfenv import tensorflow
 
 log = logging.getLogger("hush.runner")
 ENGINES = ("auto", "lite", "xla", "graph", "int8", "bf16")
-REDUCED = ("int8", "bf16")  # reduced precision: served by auto only when bf16.check passes
+REDUCED = ("int8", "bf16")  # reduced precision: checked against float32 at start (bf16.check)
 
 
 def buckets_for(max_batch: int) -> list[int]:
@@ -77,7 +77,10 @@ class Runner:
         self.buckets = buckets_for(max_batch)
         self.engine = engine
         self._tf = tf
-        names: tuple[str, ...] = ("graph", "xla", "lite", "int8") if engine == "auto" else (engine,)
+        # Not int8: even within its check it answers further from float32 than the float32 engines from each
+        # other, so a window's answer would depend on the batch it lands in, for 1.0-1.2x float32's rate at
+        # full batches (docs/performance.md).
+        names: tuple[str, ...] = ("graph", "xla", "lite") if engine == "auto" else (engine,)
         if engine == "auto" and bf16.hardware():
             names += ("bf16",)
         # name -> call on a (b, W) float32 array, b one of the buckets.

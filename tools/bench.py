@@ -297,7 +297,7 @@ def table(r: dict[str, Any]) -> str:
         *([(f"  {m.get('reduced_engine', 'reduced')} / best float32 one", f"{ra['reduced_over_float32_best']:.2f} "
             "(the fastest reduced precision; "
             + ("passes" if m.get("reduced_passes_check") else "fails") + " the quality check: "
-            + ("served by auto)" if m.get("reduced_passes_check") else "not served by auto)"))]
+            + ("served by auto)" if m.get("reduced_served_by_auto") else "not served by auto)"))]
           if m.get("reduced_batched_windows_per_s") else []),
         ("model.predict() per window", f"{m['predict_windows_per_s']:,.0f} windows/s"),
         ("end to end, sustained, zero loss", f"{s['k1']:,.0f} windows/s (1 per message), "

@@ -164,8 +164,10 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
         p = time_model_in_process(str(model_path), batch, 0, 1, "graph", True)
         out["predict_ms"], out["predict_windows_per_s"] = p["predict_ms"], 1000 / p["predict_ms"]
         say(f"  model.predict() per window: {p['predict_ms']:.1f} ms/call, {1000 / p['predict_ms']:,.0f} windows/s")
-    # What `engine = "auto"` may serve: float32, and int8 or bf16 only where its answers passed bf16.check.
-    served = [c for c in out["configs"] if c["engine"] in FLOAT32 or "within" in c.get("check", "")]
+    # What `engine = "auto"` may serve: float32, and bf16 only where its answers passed bf16.check (int8 is
+    # served by name only).
+    served = [c for c in out["configs"] if c["engine"] in FLOAT32
+              or (c["engine"] == "bf16" and "within" in c.get("check", ""))]
     checks = {c["check"] for c in out["configs"] if c.get("check")}
     for line in checks:
         say(f"  {line}")
@@ -185,6 +187,7 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
         r = max(reduced, key=lambda c: c["batched_windows_per_s"])
         out["reduced_batched_windows_per_s"], out["reduced_engine"] = r["batched_windows_per_s"], r["engine"]
         out["reduced_passes_check"] = "within" in r.get("check", "")
+        out["reduced_served_by_auto"] = r["engine"] == "bf16" and out["reduced_passes_check"]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     out["peak_gflops"] = peak = peak_gflops(cores)
     by_engine = {e: max(c["batched_windows_per_s"] for c in out["configs"] if c["engine"] == e) for e in engines}

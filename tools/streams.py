@@ -61,10 +61,10 @@ def streams(n: int, seconds: float = 30.0, hot: bool = False, out_dir: str | Pat
     result: dict[str, Any] = {"streams": n, "seconds": seconds, "per_stream_windows_per_s": per_stream}
     if hot:
         capacity = max(time_model_in_process(str(model_path), 64, 1, 2, engine, False)["batched_windows_per_s"]
-                       for engine in ("lite", "int8", "bf16" if _bf16() else "graph"))
+                       for engine in ("lite", "bf16" if _bf16() else "graph"))
         result["model_windows_per_s"] = capacity
         loads.append(load.Load("", [(3 * capacity, seconds)], streams=1, prefix="hot/"))
-        say(f"model alone (best of lite/int8/bf16, 2 workers, batch 64): {capacity:,.0f} windows/s; one hot stream "
+        say(f"model alone (best of lite/bf16, 2 workers, batch 64): {capacity:,.0f} windows/s; one hot stream "
             f"offers {3 * capacity:,.0f} windows/s while {n} streams offer {per_stream:g} each "
             f"({n * per_stream:,.0f} windows/s) for {seconds:g} s")
     else:

@@ -73,7 +73,7 @@ def test_an_exception_at_any_stage_costs_only_the_windows_it_touches(tiny_runner
 
 def test_each_engine_fault_is_caught(tiny_runner: Any) -> None:
     fired = once(RuntimeError("injected in an engine"))
-    for name in ("lite", "xla", "graph"):
+    for name in ("lite", "xla", "graph", "int8", "bf16"):
         faults.HOOKS[f"engine:{name}"] = fired
     with running(tiny_runner) as srv:
         got = exchange(srv)

@@ -143,16 +143,18 @@ def test_int8_answers_each_window_alone() -> None:
 def test_the_check_sees_what_reduced_precision_costs_the_shipped_model_on_impulses(
         engine: str, caplog: pytest.LogCaptureFixture) -> None:
     """Spikes at 0 dB, cleaned to ~40 dB by float32, lose ~0.5 dB in bfloat16 (hush eval: -0.45 dB on the
-    held-out spikes at 0 dB) and more in int8: the check says so, auto serves float32, and the engine asked
-    for by name is served with a warning."""
+    held-out spikes at 0 dB) and more in int8: the check says so, auto serves float32 (and never tries
+    int8), and the engine asked for by name is served with a warning."""
     from hush.paths import DEFAULT_MODEL
 
     with caplog.at_level("WARNING", logger="hush.runner"):
         auto = Runner.load(DEFAULT_MODEL, max_batch=16, engine="auto")
         named = Runner.load(DEFAULT_MODEL, max_batch=16, engine=engine)
-    assert "OUTSIDE" in auto.checks[engine] and "impulses 0 dB: -" in auto.checks[engine]
+    assert "OUTSIDE" in named.checks[engine] and "impulses 0 dB: -" in named.checks[engine]
     assert engine not in auto.choice.values() and set(named.choice.values()) == {engine}
-    assert "not using it" in caplog.text and f"serving {engine} as configured" in caplog.text
+    assert ("OUTSIDE" in auto.checks["bf16"] and "not using it" in caplog.text) if engine == "bf16" \
+        else "int8" not in auto.checks
+    assert f"serving {engine} as configured" in caplog.text
 
 
 def test_the_bf16_check_refuses_an_engine_that_loses_quality() -> None:
@@ -165,22 +167,15 @@ def test_the_bf16_check_refuses_an_engine_that_loses_quality() -> None:
     assert not ok and "OUTSIDE" in line and "white 40 dB: -" in line
 
 
-@pytest.mark.parametrize("engine", REDUCED)
-def test_auto_drops_a_reduced_precision_engine_when_its_answers_fail_the_check(
-        engine: str, tiny_model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+@bf16_cores
+def test_auto_drops_bf16_when_its_answers_fail_the_check(tiny_model: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
     import hush.runtime.bf16 as bf16_module
 
-    real = bf16_module.check
-
-    def fail_one(reference, candidate, window, kind, name="bfloat16"):  # type: ignore[no-untyped-def]
-        if name == bf16_module.LABELS[engine]:
-            return False, f"{name} against float32: OUTSIDE"
-        return real(reference, candidate, window, kind, name)
-
-    monkeypatch.setattr(bf16_module, "check", fail_one)
+    monkeypatch.setattr(bf16_module, "check", lambda *a: (False, "bfloat16 against float32: OUTSIDE"))
     with caplog.at_level("WARNING", logger="hush.runner"):
         auto = Runner.load(tiny_model, max_batch=8, engine="auto")
-    assert engine not in auto.choice.values() and "OUTSIDE" in auto.checks[engine]
+    assert "bf16" not in auto.choice.values() and "OUTSIDE" in auto.checks["bf16"]
     assert "not using it" in caplog.text
 
 
