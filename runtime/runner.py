@@ -28,6 +28,7 @@ from hush.runtime.tfenv import tensorflow
 log = logging.getLogger("hush.runner")
 ENGINES = ("auto", "lite", "xla", "graph", "int8", "bf16")
 REDUCED = ("int8", "bf16")  # reduced precision: checked against float32 at start (bf16.check)
+AUTO_REDUCED = ("bf16",)  # those "auto" may serve, when the check passes and the cores have the arithmetic
 
 
 def buckets_for(max_batch: int) -> list[int]:
@@ -78,14 +79,14 @@ class Runner:
         self.engine = engine
         self._tf = tf
         # Not int8: even within its check it answers further from float32 than the float32 engines from each
-        # other, so a window's answer would depend on the batch it lands in, for 1.0-1.2x float32's rate at
+        # other, so a window's answer would depend on the batch it lands in, for 0.9-1.2x float32's rate at
         # full batches (docs/performance.md).
         names: tuple[str, ...] = ("graph", "xla", "lite") if engine == "auto" else (engine,)
         if engine == "auto" and bf16.hardware():
-            names += ("bf16",)
+            names += AUTO_REDUCED
         # name -> call on a (b, W) float32 array, b one of the buckets.
         self._engines: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
-        self.lites: list[Lite] = []
+        self.lite: Lite | None = None  # lite or int8: one of them at most (auto never tries int8)
         spec = tf.TensorSpec([None, self.window, 1], tf.float32)
         for name in names:
             if name in ("lite", "int8"):
@@ -99,8 +100,8 @@ class Runner:
                     log.warning("model %s: TensorFlow Lite cannot convert it (%s); no %s engine", self.model_id,
                                 str(exc)[:200], name)
                     continue
-                self.lites.append(Lite(flatbuffer, self.window, self.buckets, threads, tf))
-                self._engines[name] = self.lites[-1]
+                self.lite = Lite(flatbuffer, self.window, self.buckets, threads, tf)
+                self._engines[name] = self.lite
                 continue
             net = model
             if name == "bf16":
@@ -148,8 +149,8 @@ class Runner:
         """Build and run every bucket before the first window arrives. With engine="auto", time each bucket
         on every engine and keep the fastest (on this machine Lite wins at small batches, and large ones go
         either way by a few percent: docs/performance.md)."""
-        for lite in self.lites:
-            lite.prepare(workers)
+        if self.lite is not None:
+            self.lite.prepare(workers)
         for name in REDUCED:
             if name in self._engines:
                 self._check(name)

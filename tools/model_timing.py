@@ -145,6 +145,7 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
     """Every way of running the model alone that the daemon can be set to; the best is the bar, and the best
     float32 one the bar a reduced-precision engine is measured against."""
     from hush.runtime import bf16
+    from hush.runtime.runner import AUTO_REDUCED
 
     mflop = mflop_per_window(model_path)
     out: dict[str, Any] = {"configs": [], "mflop_per_window": mflop}
@@ -167,7 +168,7 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
     # What `engine = "auto"` may serve: float32, and bf16 only where its answers passed bf16.check (int8 is
     # served by name only).
     served = [c for c in out["configs"] if c["engine"] in FLOAT32
-              or (c["engine"] == "bf16" and "within" in c.get("check", ""))]
+              or (c["engine"] in AUTO_REDUCED and "within" in c.get("check", ""))]
     checks = {c["check"] for c in out["configs"] if c.get("check")}
     for line in checks:
         say(f"  {line}")
@@ -187,7 +188,7 @@ def model_alone(model_path: Path, batch: int, workers: int, say: Any, predict: b
         r = max(reduced, key=lambda c: c["batched_windows_per_s"])
         out["reduced_batched_windows_per_s"], out["reduced_engine"] = r["batched_windows_per_s"], r["engine"]
         out["reduced_passes_check"] = "within" in r.get("check", "")
-        out["reduced_served_by_auto"] = r["engine"] == "bf16" and out["reduced_passes_check"]
+        out["reduced_served_by_auto"] = r["engine"] in AUTO_REDUCED and out["reduced_passes_check"]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     out["peak_gflops"] = peak = peak_gflops(cores)
     by_engine = {e: max(c["batched_windows_per_s"] for c in out["configs"] if c["engine"] == e) for e in engines}
