@@ -46,7 +46,9 @@ def test_an_unknown_flag_shows_its_commands_usage(capsys: pytest.CaptureFixture[
 def interrupt(cmd: list[str], ready: str = "", after_s: float = 3.0) -> tuple[int, str]:
     """Start `cmd`, wait for `ready` in its output (or `after_s`), send SIGINT (Ctrl-C); its exit code and
     everything it printed."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # Ctrl-C as at a terminal, even when these tests run in the background (where SIGINT is inherited ignored)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     said = []
     if ready:

@@ -1,6 +1,7 @@
 """A probe for issue 12: does the default recipe generalise better to unseen shapes, and harm slow noise less
-at high SNR, when its clean windows are richer? Trains the default recipe (with any `hush train` arguments,
-e.g. a reduced budget) with a share of the synthetic clean windows changed, as signal the target keeps:
+at high SNR, when its clean windows are richer? Trains the recipe of a config file's [train] section (as
+`hush train --config` would: a reduced budget, say) with a share of the synthetic clean windows changed, as
+signal the target keeps:
 
 - `drift`: a slow drift added (a random walk low-passed to 0.5-2 cycles per window plus a slope, 0 to -30 dB
   of the window's own variation): the network sees its shapes riding on a moving baseline, as brown noise
@@ -8,7 +9,7 @@ e.g. a reduced budget) with a share of the synthetic clean windows changed, as s
 - `compose`: the window plus another training window at 0 to -20 dB of it: shapes the families do not make
   alone.
 
-    python tools/experiments/clean_variants.py drift|compose OUT.keras [--share 0.3] [hush train args...]
+    python tools/experiments/clean_variants.py drift|compose OUT.keras [--share 0.3] [--config R.toml]
 
 Then score it beside a model of the same budget: `hush eval OUT.keras --families held-out --noise white pink
 brown wander spikes --windows 1000`.
@@ -17,13 +18,15 @@ brown wander spikes --windows 1000`.
 from __future__ import annotations
 
 import argparse
-import sys
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from hush import config
 from hush.trainer import data
+from hush.trainer.train import train
 
 
 def _ac(x: np.ndarray) -> np.ndarray:
@@ -56,17 +59,16 @@ def patched(change: Callable[..., np.ndarray], share: float) -> Callable[..., np
     return synthetic_clean
 
 
-def main() -> int:
-    from hush.cli import main as hush_main
-
+def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("variant", choices=("drift", "compose"))
     p.add_argument("out")
     p.add_argument("--share", type=float, default=0.3, help="share of the clean windows changed")
-    args, rest = p.parse_known_args()
+    p.add_argument("--config", help="config file (default: $HUSH_CONFIG or ./config.toml)")
+    args = p.parse_args()
     data.synthetic_clean = patched({"drift": drift, "compose": compose}[args.variant], args.share)  # type: ignore[assignment]
-    return hush_main(["train", "--out", args.out, *rest])
+    train(dataclasses.replace(config.load(args.config).train, out=args.out))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
