@@ -68,7 +68,8 @@ def _butterworth(x: np.ndarray, cutoff: float, order: int = 4) -> np.ndarray:
 def _wiener(x: np.ndarray, k: int) -> np.ndarray:
     from scipy.signal import wiener
 
-    return np.asarray(wiener(x, mysize=[1, k]))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a flat stretch: scipy divides by its zero variance,
+        return np.asarray(wiener(x, mysize=[1, k]))      # then takes the local mean there instead
 
 
 def _median(x: np.ndarray, k: int) -> np.ndarray:
@@ -185,8 +186,7 @@ def blind_baselines(clean: np.ndarray, noisy: np.ndarray, rate: float = 360.0) -
 
 def best_estimate(noisy: np.ndarray, name: str, setting: str, rate: float = 360.0) -> np.ndarray:
     """The output of one filter at one setting (as best_baselines names them)."""
-    with np.errstate(all="ignore"):  # as there: Wiener divides by a flat stretch's zero variance, then drops it
-        return dict(baseline_grid(rate)[name])[setting](noisy)
+    return dict(baseline_grid(rate)[name])[setting](noisy)
 
 
 def plot_examples(path: str | Path, clean: np.ndarray | None, noisy: np.ndarray, denoised: np.ndarray,
