@@ -25,12 +25,17 @@ SNR_CAP_DB = 60.0
 
 
 def scores(clean: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
+    """RMSE, the mean of each window's SNR (capped), PRD, and the SNR of all windows together. A window whose
+    clean signal does not vary (a square wave with no edge inside it, say) has no SNR and is left out of the
+    mean: any change to it at all would score it some -500 dB and swamp the other windows."""
     err = np.asarray(estimate, np.float64) - clean
     signal = ((clean - clean.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
     noise = np.maximum((err**2).sum(axis=1), 1e-30 * np.maximum(signal, 1e-30))
+    varies = signal > 0
+    per_window = np.minimum(10 * np.log10(np.maximum(signal, 1e-300) / noise), SNR_CAP_DB)
     return {
         "rmse": float(np.sqrt((err**2).mean())),
-        "snr_db": float(np.mean(np.minimum(10 * np.log10(np.maximum(signal, 1e-300) / noise), SNR_CAP_DB))),
+        "snr_db": float(np.mean(per_window[varies])) if varies.any() else float("nan"),
         "prd_percent": float(100 * np.sqrt((err**2).sum() / max(float((clean**2).sum()), 1e-300))),
         "snr_total_db": float(10 * np.log10(max(float(signal.sum()), 1e-300) / max(float((err**2).sum()),
                                                                                      1e-300))),

@@ -109,6 +109,19 @@ def test_a_filter_drawn_for_the_pictures_takes_flat_windows_quietly() -> None:
     assert np.array_equal(y[:5], noisy[:5]) and np.isfinite(y).all()
 
 
+def test_a_window_that_does_not_vary_has_no_snr_and_moves_no_mean() -> None:
+    """An ideal square wave with no edge inside the window is flat: no SNR is defined for it, so it is left
+    out of the mean rather than scored some -500 dB for a change of a few millionths."""
+    rng = np.random.default_rng(4)
+    clean = np.sin(np.linspace(0, 6, 150)) * rng.uniform(1, 2, (10, 1))
+    noisy = clean + 0.1 * rng.standard_normal(clean.shape)
+    denoised = clean + 0.03 * rng.standard_normal(clean.shape)
+    alone = evaluate.compare(clean, noisy, denoised)
+    flat = np.full((1, 150), 700.0)
+    both = evaluate.compare(np.vstack([clean, flat]), np.vstack([noisy, flat]), np.vstack([denoised, flat + 1e-3]))
+    assert both["snr_gain_db"] == pytest.approx(alone["snr_gain_db"]) and 8 < alone["snr_gain_db"] < 13
+
+
 def test_alias_folds_tones_into_the_band() -> None:
     assert evaluate.alias(60.0, 360.0) == 60.0
     assert evaluate.alias(240.0, 360.0) == 120.0  # the 4th harmonic of 60 Hz at 360 Hz
