@@ -158,12 +158,13 @@ class TrainConfig:
                             items=("stretch", "flip", "reverse"))
     fresh_noise: bool = _f(True, "with --clean: every epoch draws new noise for each window (a recording's "
                            "windows are seen many times, and noise drawn once is learnt by heart)")
-    architecture: str = _f("dilated", "network shape", choices=("dilated", "seed"))
+    architecture: str = _f("dilated", "network shape", choices=("dilated", "unet", "seed"))
     filters: int = _f(32, "channels of the hidden layers (dilated)", min=1, max=1024)
-    kernel_size: int = _f(7, "kernel size (dilated)", min=1, max=255)
+    kernel_size: int = _f(7, "kernel size (dilated, unet)", min=1, max=255)
     dilations: list[int] = _f([1, 2, 4, 8, 16, 1], "one hidden layer per dilation (dilated); these see 199 samples")
+    levels: list[int] = _f([32, 48, 64, 96], "channels per scale (unet): the window's rate, then pooled by 2, 3, 5")
     median_channels: bool = _f(True, "the network also reads running medians (3 and 5 samples) of its input: "
-                               "what removes impulses (dilated)")
+                               "what removes impulses (dilated, unet)")
     scaling: str = _f("standardize", "per-window scaling", choices=("standardize", "minmax"))
     loss: str = _f("snr", "loss in the scaled coordinates: mse, bce (the seed's), or snr (the mean over windows "
                    "of each window's error in dB: every window's SNR counts alike, as hush eval scores it)",
@@ -364,9 +365,8 @@ def _check_section(obj: Any, where: str) -> None:
     if isinstance(obj, TrainConfig) and obj.snr_db_min > obj.snr_db_max:
         raise ConfigError(f"{where}: snr_db_min ({obj.snr_db_min}) must be <= snr_db_max ({obj.snr_db_max})")
     if isinstance(obj, TrainConfig) and obj.amplitude_min > obj.amplitude_max:
-        raise ConfigError(
-            f"{where}: amplitude_min ({obj.amplitude_min}) must be <= amplitude_max ({obj.amplitude_max})"
-        )
+        raise ConfigError(f"{where}: amplitude_min ({obj.amplitude_min}) must be <= amplitude_max "
+                          f"({obj.amplitude_max})")
 
 
 def override(section: Any, flags: dict[str, Any]) -> Any:

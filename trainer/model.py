@@ -1,4 +1,4 @@
-"""The networks. Both map scaled windows (batch, W, 1) to scaled windows (batch, W, 1)."""
+"""The networks. Each maps scaled windows (batch, W, 1) to scaled windows (batch, W, 1)."""
 
 from __future__ import annotations
 
@@ -86,9 +86,56 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
     return keras.Model(inp, out, name="dilated")
 
 
+POOLS = (2, 3, 5)  # unet: each scale's window is the one above pooled by this (150 -> 75 -> 25 -> 5)
+
+
+def unet_model(window: int, levels: list[int], kernel_size: int, median_channels: bool = False) -> Any:
+    """A multi-scale residual denoiser (a 1-D U-Net): `levels[0]` channels at the window's rate, then each
+    scale pooled by POOLS and back, its answer added to the finer scale's features. The coarse scales see
+    the whole window's shape for a fraction of the arithmetic that full-rate layers spend on it; the finest
+    keeps three convolutions (the last dilated by 2) for what happens sample by sample, impulses and edges.
+    Median channels as in dilated_model."""
+    import keras
+    from keras import layers
+
+    from hush.config import ConfigError
+
+    pools = POOLS[: len(levels) - 1]
+    if not 1 <= len(levels) <= len(POOLS) + 1 or min(levels) < 1:
+        raise ConfigError(f"[train] levels: 1 to {len(POOLS) + 1} channel counts of at least 1, got {levels}")
+    if window % int(np.prod(pools)):
+        raise ConfigError(f"[train] levels: a window of {window} does not divide into {len(levels)} scales "
+                          f"(pooled by {', '.join(map(str, pools))}): use a window that is a multiple of "
+                          f"{int(np.prod(pools))}, or fewer levels")
+    inp = keras.Input((window, 1), name="noisy")
+    feats = layers.Concatenate(name="with_medians")([inp, *_medians(inp, window)]) if median_channels else inp
+
+    def conv(c: int, k: int, name: str, d: int = 1) -> Any:
+        return layers.Conv1D(c, k, dilation_rate=d, padding="same", activation="relu", name=name)
+
+    x = conv(levels[0], kernel_size, "e0b")(conv(levels[0], kernel_size, "e0a")(feats))
+    skips, length = [x], window
+    for i, (p, c) in enumerate(zip(pools, levels[1:], strict=True), start=1):
+        length //= p
+        wide = length >= 2 * kernel_size  # two full-size convolutions where the scale has room for them
+        x = conv(c, kernel_size if wide else 3, f"e{i}a")(layers.AveragePooling1D(p, name=f"down{i}")(x))
+        skips.append(conv(c, kernel_size, f"e{i}b")(x) if wide else x)
+        x = skips[-1]
+    for i in range(len(pools), 0, -1):
+        x = layers.UpSampling1D(pools[i - 1], name=f"up{i}")(conv(levels[i - 1], 3, f"to{i - 1}")(x))
+        x = conv(levels[i - 1], kernel_size, f"d{i - 1}")(layers.Add(name=f"skip{i - 1}")([x, skips[i - 1]]))
+    x = conv(levels[0], kernel_size, "d0b", d=2)(x)
+    if median_channels:
+        x = layers.Concatenate(name="hidden_and_input")([x, feats])
+    noise = layers.Conv1D(1, kernel_size, padding="same", name="noise")(x)
+    return keras.Model(inp, layers.Subtract(name="denoised")([inp, noise]), name="unet")
+
+
 def build(cfg: TrainConfig) -> Any:
     if cfg.architecture == "seed":
         return seed_model(cfg.window)
+    if cfg.architecture == "unet":
+        return unet_model(cfg.window, cfg.levels, cfg.kernel_size, cfg.median_channels)
     return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations, cfg.median_channels)
 
 

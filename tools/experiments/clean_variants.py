@@ -8,8 +8,12 @@ signal the target keeps:
   and wander put them in `hush eval`.
 - `compose`: the window plus another training window at 0 to -20 dB of it: shapes the families do not make
   alone.
+- `process`: the window replaced by a band-limited random process at its level and offset (a random spectral
+  slope between random band edges, 0.5 to 72 cycles per window; half of them under a Gaussian envelope, as
+  intermittent activity): shapes of no family, which the target keeps, so the network learns to leave what it
+  does not recognise and remove only the noise floor.
 
-    python tools/experiments/clean_variants.py drift|compose OUT.keras [--share 0.3] [--config R.toml]
+    python tools/experiments/clean_variants.py drift|compose|process OUT.keras [--share 0.3] [--config R.toml]
 
 Then score it beside a model of the same budget: `hush eval OUT.keras --families held-out --noise white pink
 brown wander spikes --windows 1000`.
@@ -49,6 +53,21 @@ def compose(x: np.ndarray, on: np.ndarray, rng: np.random.Generator) -> np.ndarr
     return x
 
 
+def process(x: np.ndarray, on: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    k, w = int(on.sum()), x.shape[1]
+    f = np.arange(w // 2 + 1)[None, :].astype(float)
+    lo = np.exp(rng.uniform(np.log(0.5), np.log(8.0), (k, 1)))
+    hi = np.exp(rng.uniform(np.log(2 * lo), np.log(0.48 * w), (k, 1)))
+    mag = np.where((f >= lo) & (f <= hi), np.maximum(f, 0.5) ** (-rng.uniform(0, 1, (k, 1))), 0.0)
+    p = np.fft.irfft(mag * (rng.standard_normal(mag.shape) + 1j * rng.standard_normal(mag.shape)), n=w, axis=1)
+    u = np.arange(w) / w
+    env = np.exp(-0.5 * ((u - rng.uniform(0, 1, (k, 1))) / np.exp(rng.uniform(np.log(0.05), np.log(0.5), (k, 1)))) ** 2)
+    p *= np.where(rng.random((k, 1)) < 0.5, env, 1.0)
+    p -= p.mean(axis=1, keepdims=True)
+    x[on] = x[on].mean(axis=1, keepdims=True) + p / _ac(p) * _ac(x[on])
+    return x
+
+
 def patched(change: Callable[..., np.ndarray], share: float) -> Callable[..., np.ndarray]:
     original = data.synthetic_clean
 
@@ -61,12 +80,12 @@ def patched(change: Callable[..., np.ndarray], share: float) -> Callable[..., np
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("variant", choices=("drift", "compose"))
+    p.add_argument("variant", choices=("drift", "compose", "process"))
     p.add_argument("out")
     p.add_argument("--share", type=float, default=0.3, help="share of the clean windows changed")
     p.add_argument("--config", help="config file (default: $HUSH_CONFIG or ./config.toml)")
     args = p.parse_args()
-    data.synthetic_clean = patched({"drift": drift, "compose": compose}[args.variant], args.share)  # type: ignore[assignment]
+    data.synthetic_clean = patched({"drift": drift, "compose": compose, "process": process}[args.variant], args.share)  # type: ignore[assignment]
     train(dataclasses.replace(config.load(args.config).train, out=args.out))
 
 
