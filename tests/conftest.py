@@ -13,8 +13,8 @@ from hush.config import TrainConfig
 
 # The default recipe (mix noise, median channels, snr loss) in a tiny network and three epochs; the SNR range
 # stops at 20 dB, since so small a network has not yet learnt in three epochs to leave clean windows alone.
-TINY = dict(n_windows=4000, epochs=3, filters=8, kernel_size=5, dilations=[1, 2], batch_size=64,
-            report_examples=2, patience=0, snr_db_min=0.0, snr_db_max=20.0)
+TINY = dict(n_windows=4000, epochs=3, architecture="dilated", filters=8, kernel_size=5, dilations=[1, 2],
+            batch_size=64, report_examples=2, patience=0, snr_db_min=0.0, snr_db_max=20.0)
 
 
 @pytest.fixture(scope="session")

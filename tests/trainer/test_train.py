@@ -265,8 +265,8 @@ def test_weight_average_keeps_the_average_not_the_last_step(patience: int, monke
     clean = np.sin(np.linspace(0, 30, 150) + rng.uniform(0, 6, (96, 1)))
     noisy = clean + 0.3 * rng.standard_normal(clean.shape)
     arrays = {"train": (noisy[:64], clean[:64]), "val": (noisy[64:], clean[64:])}
-    cfg = TrainConfig(filters=4, dilations=[1, 2], loss="mse", batch_size=8, epochs=4, patience=patience,
-                      learning_rate=0.01, weight_average=0.999)
+    cfg = TrainConfig(architecture="dilated", filters=4, dilations=[1, 2], loss="mse", batch_size=8, epochs=4,
+                      patience=patience, learning_rate=0.01, weight_average=0.999)
     steps: list[list[np.ndarray]] = []  # the trained weights after every step
     ends: list[int] = []  # steps taken at each epoch's end
 
