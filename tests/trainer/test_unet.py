@@ -18,8 +18,8 @@ def test_a_tiny_unet_trains_denoises_and_every_engine_serves_it_alike(tmp_path: 
     from hush.trainer.train import train
 
     out = tmp_path / "unet.keras"
-    train(TrainConfig(out=str(out), **{**TINY, "architecture": "unet", "levels": [8, 8, 12, 16]}),
-          say=lambda s: None)
+    tiny = {**TINY, "architecture": "unet", "levels": [8, 8, 12, 16]}
+    train(TrainConfig(out=str(out), **tiny), say=lambda s: None)  # type: ignore[arg-type]
     rng = np.random.default_rng(4)
     tone = np.sin(np.linspace(0, 6 * np.pi, 150))[None, :]
     clean = tone * rng.uniform(0.5, 50, (24, 1)) + rng.uniform(-9, 9, (24, 1))
