@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from hush.config import TrainConfig
+from hush.config import ConfigError, TrainConfig
 
 
 def seed_model(window: int) -> Any:
@@ -93,12 +93,10 @@ def unet_model(window: int, levels: list[int], kernel_size: int, median_channels
     """A multi-scale residual denoiser (a 1-D U-Net): `levels[0]` channels at the window's rate, then each
     scale pooled by POOLS and back, its answer added to the finer scale's features. The coarse scales see
     the whole window's shape for a fraction of the arithmetic that full-rate layers spend on it; the finest
-    keeps three convolutions (the last dilated by 2) for what happens sample by sample, impulses and edges.
+    keeps four convolutions (the last dilated by 2) for what happens sample by sample, impulses and edges.
     Median channels as in dilated_model."""
     import keras
     from keras import layers
-
-    from hush.config import ConfigError
 
     pools = POOLS[: len(levels) - 1]
     if not 1 <= len(levels) <= len(POOLS) + 1 or min(levels) < 1:
