@@ -9,7 +9,6 @@ can act on), faults.py (the fault-injection hook tests use). None of it needs Te
 
 Beside it, installed as hush.*: runtime/ (the model behind compiled calls, for the daemon and the trainer),
 daemon/, trainer/, clients/ (the clients import only this core), cli/ (the `hush` command) and tools/
-(benchmarks, the demo, test helpers).
-"""
+(benchmarks, the demo, test helpers)."""
 
 __version__ = "0.1.0"

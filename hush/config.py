@@ -169,6 +169,8 @@ class TrainConfig:
     loss: str = _f("snr", "loss in the scaled coordinates: mse, bce (the seed's), or snr (the mean over windows "
                    "of each window's error in dB: every window's SNR counts alike, as hush eval scores it)",
                    choices=("mse", "bce", "snr"))
+    loss_floor_db: float = _f(60.0, "snr loss: error floor, dB below the window's variance; a window cleaner than "
+                              "that gains nothing more (keep it >= snr_db_max)", min=10.0, max=120.0)
     epochs: int = _f(40, "passes over the training set at most", min=1)
     batch_size: int = _f(64, "windows per training step", min=1)
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
@@ -379,8 +381,7 @@ def override(section: Any, flags: dict[str, Any]) -> Any:
 def default_config_path() -> Path | None:
     """--config is absent: $HUSH_CONFIG, else ./config.toml, else none (the defaults, which the shipped
     config.toml repeats)."""
-    env = os.environ.get("HUSH_CONFIG")
-    if env:
+    if env := os.environ.get("HUSH_CONFIG"):
         return Path(env)
     return Path("config.toml") if Path("config.toml").is_file() else None
 

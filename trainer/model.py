@@ -137,29 +137,38 @@ def build(cfg: TrainConfig) -> Any:
     return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations, cfg.median_channels)
 
 
-def snr_loss(y_true: Any, y_pred: Any) -> Any:
-    """Per window, 10 log10(mean squared error + 1e-6): minimising its mean maximises the mean output SNR in
-    dB, so a window at 40 dB counts as much as one at 0 dB (with plain MSE it weighs 10,000 times less, and
-    the network learns to neglect the nearly clean windows it should leave alone). The 1e-6 is 60 dB below
-    the window's unit variance, the cap `hush eval` applies."""
+def snr_losses(floor_db: float = 60.0) -> tuple[Any, Any]:
+    """The snr loss and its blind-spot form, the error floored `floor_db` below the window's unit variance (the
+    scaled coordinates): a window cleaner than the floor gains nothing more, so the floor belongs at or above
+    the cleanest input the network must leave unharmed (`snr_db_max`)."""
     from keras import ops
 
-    err = ops.mean(ops.square(y_pred - y_true), axis=[1, 2])
-    return (10.0 / np.log(10.0)) * ops.log(err + 1e-6)
+    floor = 10.0 ** (-floor_db / 10.0)
+    scale = 10.0 / np.log(10.0)
+
+    def snr_loss(y_true: Any, y_pred: Any) -> Any:
+        """Per window, 10 log10(mean squared error + floor): minimising its mean maximises the mean output SNR
+        in dB, so a window at 40 dB counts as much as one at 0 dB (with plain MSE it weighs 10,000 times less,
+        and the network learns to neglect the nearly clean windows it should leave alone)."""
+        err = ops.mean(ops.square(y_pred - y_true), axis=[1, 2])
+        return scale * ops.log(err + floor)
+
+    def blind_snr_loss(y_true: Any, y_pred: Any) -> Any:
+        """snr_loss over the hidden samples of blind-spot training only: y_true holds the target in channel 0
+        and, in channel 1, 1 where a sample was hidden (trainer/selfsup.py)."""
+        target, hidden = y_true[..., 0:1], y_true[..., 1:2]
+        err = ops.sum(hidden * ops.square(y_pred - target), axis=[1, 2]) / ops.maximum(
+            ops.sum(hidden, axis=[1, 2]), 1.0)
+        return scale * ops.log(err + floor)
+
+    return snr_loss, blind_snr_loss
 
 
-def blind_snr_loss(y_true: Any, y_pred: Any) -> Any:
-    """snr_loss over the hidden samples of blind-spot training only: y_true holds the target in channel 0
-    and, in channel 1, 1 where a sample was hidden (trainer/selfsup.py)."""
-    from keras import ops
-
-    target, hidden = y_true[..., 0:1], y_true[..., 1:2]
-    err = ops.sum(hidden * ops.square(y_pred - target), axis=[1, 2]) / ops.maximum(ops.sum(hidden, axis=[1, 2]),
-                                                                                 1.0)
-    return (10.0 / np.log(10.0)) * ops.log(err + 1e-6)
+snr_loss, blind_snr_loss = snr_losses()
 
 
-def loss_for(name: str, blind: bool = False) -> Any:
+def loss_for(name: str, blind: bool = False, floor_db: float = 60.0) -> Any:
+    snr, blind_snr = snr_losses(floor_db)
     if blind:
-        return blind_snr_loss if name == "snr" else "mse"
-    return {"bce": "binary_crossentropy", "mse": "mse", "snr": snr_loss}[name]
+        return blind_snr if name == "snr" else "mse"
+    return {"bce": "binary_crossentropy", "mse": "mse", "snr": snr}[name]

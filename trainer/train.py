@@ -416,7 +416,7 @@ def compile_for(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray
     momentum = min(cfg.weight_average, 1 - 10 / max(20, _steps(cfg, arrays) * cfg.epochs))
     average = {"use_ema": True, "ema_momentum": momentum} if cfg.weight_average else {}
     model.compile(optimizer=keras.optimizers.Adam(rate, **average),
-                  loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind))
+                  loss=loss_for("mse" if loss.startswith("mse") else cfg.loss, blind, cfg.loss_floor_db))
     return loss, fixed_run
 
 

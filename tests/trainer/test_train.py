@@ -11,7 +11,7 @@ from hush import modelfile
 from hush.cli import main
 from hush.config import TrainConfig
 from hush.trainer import data
-from hush.trainer.model import seed_model
+from hush.trainer.model import loss_for, seed_model
 from hush.trainer.noise import ADDITIVE, add_noise
 
 
@@ -38,6 +38,18 @@ def test_seed_architecture_has_the_tutorials_parameter_count() -> None:
     assert model.count_params() == 28_737
     assert [tuple(layer.output.shape) for layer in model.layers[1:]] == [
         (None, 148, 128), (None, 146, 32), (None, 148, 32), (None, 150, 128), (None, 150, 1)]
+
+
+def test_the_snr_loss_floor_decides_how_clean_a_window_is_worth_making() -> None:
+    """Each window's error in dB, floored `loss_floor_db` below its variance: past the floor a cleaner answer
+    gains nothing, so a 60 dB floor cannot tell 70 dB output from 80 dB output, and an 80 dB floor can."""
+    truth = np.zeros((2, 150, 1), np.float32)
+    pred = truth + np.array([10 ** -3.5, 10 ** -4], np.float32)[:, None, None]  # errors at -70 and -80 dB
+    at60, at80 = (np.asarray(loss_for("snr", floor_db=f)(truth, pred)) for f in (60.0, 80.0))
+    assert at60[0] - at60[1] < 0.5 and at80[0] - at80[1] > 2.5
+    assert at80[1] == pytest.approx(-80 + 10 * np.log10(2), abs=0.05)  # error and floor alike: 3 dB above both
+    blind = np.concatenate([truth, np.ones_like(truth)], axis=-1)
+    np.testing.assert_allclose(np.asarray(loss_for("snr", blind=True, floor_db=80.0)(blind, pred)), at80, atol=1e-4)
 
 
 @pytest.mark.parametrize("family", sorted(data.FAMILIES))
