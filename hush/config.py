@@ -124,7 +124,7 @@ class TrainConfig:
          "am"],
         "synthetic signal families to train on",
         items=("sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "pulses", "spiky",
-               "ramps", "am", "seed_parabola"),
+               "ramps", "am", "ringing", "seed_parabola"),
     )
     n_windows: int = _f(120_000, "synthetic windows to make (train + validation + test)", min=10)
     freq_max: float = _f(16.0, "highest frequency of the families, in cycles per window; sines and chirps reach "

@@ -141,6 +141,21 @@ def ramps(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
     return v0 + (v1 - v0) * (np.arange(w) - k0) / np.maximum(k1 - k0, 1e-9)
 
 
+def ringing(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
+    """A struck resonance, as a vibration or acoustic sensor rings after an impact: 1-2 strikes, each
+    silent before its onset (which may lie before the window), then an oscillation at a _tone_freq
+    frequency (to 0.48 W) dying away over 5-150 samples."""
+    idx, out = np.arange(w), np.zeros((n, w))
+    count = rng.integers(1, 3, (n, 1))
+    for k in range(2):
+        at, tau = rng.integers(-w // 3, w - 5, (n, 1)), np.exp(_col(rng, np.log(5), np.log(150), n))
+        at = np.where(at < -tau * np.log(10), 0, at)  # a ring struck before the window still sounds in it
+        f, a = _tone_freq(rng, n, w, fmax), _col(rng, 0.3, 1.0, n) * (k < count)
+        t = (idx - at).clip(0)
+        out += (idx >= at) * a * np.exp(-t / tau) * np.sin(2 * np.pi * f * t / w + _col(rng, 0, 2 * np.pi, n))
+    return out
+
+
 def am(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
     """An amplitude-modulated sine: a carrier up to fmax cycles per window, a slow envelope."""
     u = _u(n, w)
@@ -151,7 +166,7 @@ def am(rng: np.random.Generator, n: int, w: int, fmax: float) -> np.ndarray:
 FAMILIES: dict[str, Family] = {
     "sines": sines, "parabola": parabola, "seed_parabola": seed_parabola, "chirp": chirp, "square": square,
     "sawtooth": sawtooth, "damped": damped, "steps": steps, "walk": walk, "pulses": pulses, "spiky": spiky,
-    "ramps": ramps, "am": am,
+    "ramps": ramps, "am": am, "ringing": ringing,
 }
 
 
