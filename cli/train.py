@@ -22,13 +22,19 @@ def run_train(args: argparse.Namespace, cfg: hconfig.Config) -> int:
         init = _shipped_if_it_fits(tc)
     try:
         train(tc, clean_path=args.clean, noisy_path=args.noisy, pairs=tuple(args.pairs) if args.pairs else None,
-              init=init)
+              init=init, say=_line)
     except KeyboardInterrupt:
         say(f"interrupted: {tc.out} was not written" + (f"; the last finished epoch is saved in {tc.checkpoint_dir}:"
                                                          " the same command resumes from it" if tc.checkpoint_dir
                                                          else " (--checkpoint-dir keeps finished epochs to resume)"))
         return 130
     return 0
+
+
+def _line(text: str) -> None:
+    """Progress and the report go to stdout a line at a time: `hush train | tee run.log` shows each epoch as
+    it ends, not when a pipe's buffer fills."""
+    print(text, flush=True)
 
 
 def _shipped_if_it_fits(tc: hconfig.TrainConfig) -> str | None:

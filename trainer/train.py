@@ -22,6 +22,7 @@ from hush.errors import InputError
 from hush.runtime.tfenv import tensorflow
 from hush.samples import SampleError, cut_windows, load_samples
 from hush.trainer import data, evaluate
+from hush.trainer.ctrl_c import CtrlC
 from hush.trainer.model import build, loss_for
 from hush.trainer.noise import Recorded, add_noise, split
 from hush.trainer.selfsup import blind_spot, recorrupt, recorrupted_batches, shuffled_batches
@@ -445,10 +446,14 @@ def fit(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]],
     fit_args: dict[str, Any] = ({"x": fit_set[0]} if len(fit_set) == 1 else
                                 {"x": fit_set[0], "y": fit_set[1], "sample_weight": fit_set[2] if len(fit_set) > 2
                                  else None, "batch_size": cfg.batch_size, "shuffle": True})
-    return model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
-                     callbacks=callbacks_for(cfg, keras, say, _steps(cfg, arrays), has_val,
-                                             scheduled=fixed_run),
-                     validation_data=keras_set("val") if has_val else None)
+    stop = CtrlC(keras)
+    with stop.noted():
+        history = model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
+                            callbacks=[*callbacks_for(cfg, keras, say, _steps(cfg, arrays), has_val,
+                                                      scheduled=fixed_run), stop.callback],
+                            validation_data=keras_set("val") if has_val else None)
+    stop.check()  # a Ctrl-C in the run's last moments
+    return history
 
 
 def write_report(report: Path, meta: dict[str, Any], source: dict[str, Any], history: dict[str, list[float]],
