@@ -88,6 +88,17 @@ def test_ctrl_c_in_training_says_nothing_was_written(tmp_path: Path, ready: str)
     assert "Traceback" not in said
 
 
+def test_training_stopped_by_ctrl_c_resumes_from_its_last_finished_epoch(tmp_path: Path) -> None:
+    out, ck = tmp_path / "m.keras", tmp_path / "ck"
+    cmd = HUSH + ["train", "--config", str(Path(__file__).parent / "trainer" / "small.toml"), "--n-windows", "12000",
+                  "--epochs", "6", "--out", str(out), "--checkpoint-dir", str(ck)]
+    code, said = interrupt(cmd, "epoch 2:", 0.0)
+    assert code == 130 and f"the last finished epoch is saved in {ck}" in said and not out.exists(), said[-3000:]
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0 and out.exists(), again.stdout[-2000:] + again.stderr[-2000:]
+    assert f"resuming from the checkpoint in {ck}: epoch" in again.stdout and "\nepoch 1:" not in again.stdout
+
+
 def test_progress_shows_on_a_terminal_and_not_in_a_pipe(server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import fcntl
     import os
