@@ -1,3 +1,3 @@
 """The trainer: training families (data.py), held-out families (heldout.py), noise (noise.py), networks and
-losses (model.py), self-supervision for --noisy (selfsup.py), the run (train.py), scores and baselines
-(evaluate.py), `hush eval` (scorecard.py)."""
+losses (model.py), self-supervision for --noisy (selfsup.py), the run (train.py), Ctrl-C while it trains
+(ctrl_c.py), scores and baselines (evaluate.py), `hush eval` (scorecard.py)."""
