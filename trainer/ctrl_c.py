@@ -1,7 +1,7 @@
 """Ctrl-C while Keras trains. Python raises KeyboardInterrupt wherever the main thread happens to be; inside
-model.fit that may be TensorFlow tracing the step function, or the batch generator that tf.data runs as an
-op, and an exception raised there comes out as a TensorFlow error (a traceback and code 1) or is lost
-(training goes on). So while the network trains, a Ctrl-C is only noted, and the next batch's end raises
+model.fit that may be TensorFlow's own frames (tracing the step function, fetching a batch). On slow
+machines `hush train` then ended with code 1 and a traceback from the tracing, and once went on to its last
+epoch and ended 0. So while the network trains, a Ctrl-C is only noted, and the next batch's end raises
 KeyboardInterrupt where Keras passes it up to `hush train`. A second Ctrl-C interrupts at once."""
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def test_a_ctrl_c_in_the_batch_generator_stops_training_at_that_batch_end(python
     def make(pick: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         made.append(len(pick))
         if len(made) == 3:
-            ctrl_c()  # without the deferral, KeyboardInterrupt would be raised here, inside tf.data's op
+            ctrl_c()  # without the deferral, KeyboardInterrupt would be raised here, in the batch generator
         z = rng.standard_normal((len(pick), 150)).astype(np.float32)
         return z, z
 
