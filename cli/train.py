@@ -101,7 +101,8 @@ def _eval(p: argparse.ArgumentParser) -> None:
                    "test_fraction is cut into segments and added at each SNR (the 'file' table)")
     p.add_argument("--column", help="--clean file's CSV column (a header name or 0-based index)")
     p.add_argument("--fixed-level", action="store_true",
-                   help="one noise power for all windows (set by --snr over all of them) while amplitudes vary")
+                   help="one noise power for all windows (set by --snr over all of them) while amplitudes vary; "
+                   "the tables add the gain over all windows together, as over one recording")
     p.add_argument("--clean", metavar="FILE", help="score on the held-out tail of this clean recording")
     p.add_argument("--tail", type=float, metavar="FRACTION", help="with --clean: the part of the recording's end "
                    "scored (default: the model's test_fraction, the part its training held out); give it to score "

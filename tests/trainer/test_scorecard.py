@@ -38,13 +38,23 @@ def test_eval_synthetic_sets_kinds_families_json_and_pictures(tiny_model: Path, 
     assert sp["median"]["snr_gain_db"] > sp["moving average"]["snr_gain_db"]
 
 
-def test_eval_at_a_fixed_noise_level(tiny_model: Path, tmp_path: Path) -> None:
+def test_eval_at_a_fixed_noise_level(tiny_model: Path, tmp_path: Path,
+                                     capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["eval", str(tiny_model), "--snr", "10", "--windows", "200", "--noise", "white", "--families",
                  "held-out", "--fixed-level", "--out-dir", str(tmp_path)]) == 0
     r = json.loads((tmp_path / "eval.json").read_text())
     assert set(r["sets"]) == {"held-out"} and r["source"]["noise_level"] == "fixed over the windows"
     m = r["sets"]["held-out"]["kinds"]["white"]["10.0"]["model"]
     assert abs(m["snr_total_in_db"] - 10.0) < 0.5  # 10 dB over all windows together
+    # the table shows the gain over all windows together (as over one recording), overall and per family
+    out = capsys.readouterr().out
+    row = out.split("white noise, the model over all windows together (as over one recording):")[1].splitlines()[2]
+    assert row.split() == ["10.0", f"{m['snr_total_in_db']:.2f}", f"{m['snr_total_gain_db']:+.2f}",
+                           f"{m['snr_total_out_db']:.2f}"]
+    per_family = out.split("white noise, the model's gain over all windows of each family:")[1].splitlines()[1:]
+    fams = r["sets"]["held-out"]["kinds"]["white"]["10.0"]["families"]
+    assert [line.split() for line in per_family[:len(fams)]] == [
+        [f, f"{v['model']['snr_total_gain_db']:+.2f}"] for f, v in fams.items()]
 
 
 def test_eval_on_a_recording_measures_seams(tiny_model: Path, tmp_path: Path) -> None:
