@@ -33,6 +33,7 @@ from hush.trainer.heldout import HELDOUT
 from hush.trainer.noise import KINDS, Recorded, add_noise, add_noise_at_level
 
 EDGE = 10  # samples at each end of a window that count as "near the edge"
+FIXED_LEVEL = "fixed over the windows"  # eval.json's source.noise_level with --fixed-level
 
 
 def _train_config(meta: dict[str, Any]) -> TrainConfig:
@@ -193,7 +194,7 @@ def run_eval(model_path: str | Path, snrs: list[float], n: int = 2000, clean_pat
                               recorded, tail)
     kinds = kinds or (["file"] if recorded else [k for k in KINDS])
     result["source"] = {"kind": "synthetic", "windows": n, "noise": kinds, "rate_hz": cfg.rate,
-                        "noise_level": "fixed over the windows" if fixed_level else "per window"}
+                        "noise_level": FIXED_LEVEL if fixed_level else "per window"}
     result["sets"] = synthetic_eval(runner, cfg, snrs, n, kinds, families, fixed_level, rng, out, recorded)
     say(synthetic_tables(result))
     (out / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -267,7 +268,7 @@ def _gain_header() -> str:
 
 def synthetic_tables(result: dict[str, Any]) -> str:
     """Per set: margin by kind and SNR, the white and mix tables in full, margins per family; with one noise
-    level for every window, the same over all windows together too."""
+    level for every window, the model's gain over all windows together too."""
     src = result["source"]
     lines = [f"model {result['model']}; {src['windows']} windows per set; noise level {src['noise_level']}; "
              "SNR gain in dB, mean over windows; margin = model gain - best filter's, each filter tuned on the "
@@ -288,7 +289,7 @@ def synthetic_tables(result: dict[str, Any]) -> str:
                 lines.append(f"{kind} noise, margin per family:")
                 lines += [f"  {f:<12}" + "".join(f"{kinds[kind][k]['families'][f]['margin_db']:>+9.2f}"
                                                   for k in snrs) for f in s["families"]]
-                if src["noise_level"].startswith("fixed"):
+                if src["noise_level"] == FIXED_LEVEL:
                     lines += _total_lines(kind, kinds[kind], s["families"])
     return "\n".join(lines)
 
