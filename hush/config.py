@@ -121,7 +121,7 @@ class TrainConfig:
     window: int = _f(150, "samples per window (W)", min=8, max=65536)
     families: list[str] = _f(
         ["sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "pulses", "spiky", "ramps",
-         "am"],
+         "am", "ringing"],
         "synthetic signal families to train on",
         items=("sines", "parabola", "chirp", "square", "sawtooth", "damped", "steps", "walk", "pulses", "spiky",
                "ramps", "am", "ringing", "seed_parabola"),
@@ -142,7 +142,7 @@ class TrainConfig:
     noise_file_share: float = _f(1.0, "part of the noise power taken by noise_file; the rest is `noise`", min=0.0,
                                  max=1.0)
     rate: float = _f(360.0, "sampling rate (Hz) that hum (50/60 Hz) and wander (< 0.5 Hz) are placed by", min=1.0)
-    snr_db_min: float = _f(-5.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
+    snr_db_min: float = _f(-20.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
     snr_db_max: float = _f(60.0, "highest input SNR, dB", min=-40.0, max=80.0)
     noise_factor: float = _f(0.05, "std of the seed's absolute noise (noise = ['seed'])", min=0.0)
     self_supervision: str = _f("recorrupt", "with --noisy: recorrupt (fresh noise at the recording's estimated "

@@ -139,22 +139,20 @@ def test_int8_answers_each_window_alone() -> None:
     assert 0 < np.abs(alone - x).max() < 0.1  # it changed the window, a little
 
 
-@pytest.mark.parametrize("engine", REDUCED)
-def test_the_check_sees_what_reduced_precision_costs_the_shipped_model_on_impulses(
-        engine: str, caplog: pytest.LogCaptureFixture) -> None:
-    """Spikes at 0 dB, cleaned to ~40 dB by float32, lose ~0.5 dB in bfloat16 (hush eval: -0.45 dB on the
-    held-out spikes at 0 dB) and more in int8: the check says so, auto serves float32 (and never tries
-    int8), and the engine asked for by name is served with a warning."""
+def test_the_check_sees_what_int8_costs_the_shipped_model_on_impulses(caplog: pytest.LogCaptureFixture) -> None:
+    """Spikes at 0 dB, cleaned to ~40 dB by float32, lose dB in int8 (one large value sets its window's whole
+    8-bit range): the check says so, auto never tries int8, and int8 asked for by name is served with a
+    warning. (In bfloat16 the shipped model stays within the tolerance; a bf16 engine that does not is
+    dropped: test_auto_drops_bf16_when_its_answers_fail_the_check.)"""
     from hush.paths import DEFAULT_MODEL
 
     with caplog.at_level("WARNING", logger="hush.runner"):
         auto = Runner.load(DEFAULT_MODEL, max_batch=16, engine="auto")
-        named = Runner.load(DEFAULT_MODEL, max_batch=16, engine=engine)
-    assert "OUTSIDE" in named.checks[engine] and "impulses 0 dB: -" in named.checks[engine]
-    assert engine not in auto.choice.values() and set(named.choice.values()) == {engine}
-    assert ("OUTSIDE" in auto.checks["bf16"] and "not using it" in caplog.text) if engine == "bf16" \
-        else "int8" not in auto.checks
-    assert f"serving {engine} as configured" in caplog.text
+        named = Runner.load(DEFAULT_MODEL, max_batch=16, engine="int8")
+    assert "OUTSIDE" in named.checks["int8"] and "impulses 0 dB: -" in named.checks["int8"]
+    assert "int8" not in auto.choice.values() and set(named.choice.values()) == {"int8"}
+    assert "int8" not in auto.checks
+    assert "serving int8 as configured" in caplog.text
 
 
 def test_the_bf16_check_refuses_an_engine_that_loses_quality() -> None:
