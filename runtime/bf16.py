@@ -7,11 +7,12 @@ them (the medians, the subtraction, the scaling outside the graph) stays float32
 bits of mantissa, and its error is relative to the largest activations near it. With both ends in float32,
 white noise from 0 to 40 dB input costs at most 0.01 dB of output SNR on held-out signals (every layer in
 bfloat16: 0.37 dB at 40 dB); impulsive noise at 0 dB, where spikes many times the signal pass through the
-inner layers and the float32 output is ~30 dB clean, costs 0.4-0.5 dB (docs/quality.md).
+inner layers and the float32 output is ~30 dB clean, costs 0.3-0.5 dB (docs/quality.md).
 
 `check` is the rule the runner applies before `auto` serves a reduced-precision engine (this one, or int8:
 lite.py): windows with known clean parts, white and impulsive noise at input SNRs of 0 to 40 dB, scaled as
-served, denoised by both; the output SNR may differ by at most TOLERANCE_DB in every case.
+served, denoised by both; the output SNR may differ by at most TOLERANCE_DB in every case, two thirds of
+QUALITY_BAR_DB, the cost `hush eval` may show.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import numpy as np
 
 from hush import scaling
 
-TOLERANCE_DB = 0.3  # output SNR, bfloat16 against float32, at every noise and input SNR of the check: the
-# quality bar for a reduced-precision engine (every `hush eval` margin within 0.3 dB of float32's)
+QUALITY_BAR_DB = 0.3  # what a reduced-precision engine may cost: every `hush eval` margin within 0.3 dB
+TOLERANCE_DB = 0.2  # output SNR against float32, at every noise and input SNR of the check. Below the bar: the
+# check's windows are few and not the eval's (the shipped default: -0.29 dB in bfloat16 on the check's impulses
+# at 0 dB, -0.39 on `hush eval`'s held-out spikes at 0 dB)
 CHECK_SNRS_DB = (0.0, 10.0, 20.0, 30.0, 40.0)
 CONVS = ("Conv1D", "Conv1DTranspose")
 LABELS = {"bf16": "bfloat16", "int8": "int8 (dynamic range)"}
