@@ -140,9 +140,10 @@ def test_int8_answers_each_window_alone() -> None:
 
 
 def test_the_check_sees_what_int8_costs_the_shipped_model_on_impulses(caplog: pytest.LogCaptureFixture) -> None:
-    """Spikes at 0 dB, cleaned to ~40 dB by float32, lose dB in int8 (one large value sets its window's whole
-    8-bit range): the check says so, auto never tries int8, and int8 asked for by name is served with a
-    warning. (In bfloat16 the shipped model stays within the tolerance; a bf16 engine that does not is
+    """Impulses at 0 dB, cleaned to ~40 dB by float32, lose 1.4-2.7 dB in int8 (one large value sets its
+    window's whole 8-bit range): the check says so, auto never tries int8, and int8 asked for by name is
+    served with a warning. (In bfloat16 the shipped model sits near the check's tolerance, -0.29 dB on its
+    impulses at 0 dB where emulated, so no test pins the side it lands on; a bf16 engine outside it is
     dropped: test_auto_drops_bf16_when_its_answers_fail_the_check.)"""
     from hush.paths import DEFAULT_MODEL
 
