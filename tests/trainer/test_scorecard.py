@@ -39,7 +39,7 @@ def test_eval_synthetic_sets_kinds_families_json_and_pictures(tiny_model: Path, 
 
 
 def test_eval_at_a_fixed_noise_level(tiny_model: Path, tmp_path: Path,
-                                     capsys) -> None:  # type: ignore[no-untyped-def]
+                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", str(tiny_model), "--snr", "10", "--windows", "200", "--noise", "white", "--families",
                  "held-out", "--fixed-level", "--out-dir", str(tmp_path)]) == 0
     r = json.loads((tmp_path / "eval.json").read_text())
