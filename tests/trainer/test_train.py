@@ -94,7 +94,7 @@ def test_train_on_a_recording(tmp_path: Path) -> None:
     meta = modelfile.read_meta(out)
     assert meta["data"] == {"kind": "recording", "path": str(tmp_path / "rec.npy"), "samples": 9000,
                             "noise": ["mix"], "noise_file": None, "noise_file_share": None, "augment": [],
-                            "rehearse": 0.0, "init": None, "windows": {"train": 598, "val": 139, "test": 17}}
+                            "init": None, "windows": {"train": 598, "val": 139, "test": 17}}
     # The test part is the recording's last 15 %: 1350 samples, windows every 75: 17 windows.
     assert meta["metrics"]["test_windows"] == 17
 
