@@ -55,7 +55,8 @@ class ServeConfig:
                                max=50.0)
     max_streams: int = _f(100_000, "streams whose seq (and drop and gap counts) are tracked one by one; past it the "
                           "least recently seen is forgotten, and counts go to '(other streams)'", min=1)
-    stream_idle_s: float = _f(3600.0, "a stream silent this long is forgotten (its seq starts anew); 0: never", min=0)
+    stream_idle_s: float = _f(3600.0, "a stream silent this long is forgotten (its next seq starts afresh); 0: never",
+                              min=0.0)
     metrics_streams: int = _f(20, "per-stream series in /metrics: the largest this many, the rest summed as "
                               "'(other streams)'", min=0, max=10_000)
     batch_timeout_s: float = _f(30.0, "a model worker still on one batch after this long is abandoned: the batch is "
@@ -138,7 +139,8 @@ class TrainConfig:
     noise_file: str = _f("", "a recording of the sensor's noise alone (.npy, or .csv with noise_column): its "
                          "segments are added at the SNRs, instead of or beside the kinds above; empty: none")
     noise_column: str = _f("", "noise_file's CSV column, as `column`")
-    noise_file_share: float = _f(1.0, "share of the noise power taken by noise_file; the rest: `noise`", min=0, max=1)
+    noise_file_share: float = _f(1.0, "part of the noise power taken by noise_file; the rest is `noise`", min=0.0,
+                                 max=1.0)
     rate: float = _f(360.0, "sampling rate (Hz) that hum (50/60 Hz) and wander (< 0.5 Hz) are placed by", min=1.0)
     snr_db_min: float = _f(-20.0, "lowest input SNR, dB (signal variance over noise variance)", min=-40.0, max=80.0)
     snr_db_max: float = _f(60.0, "highest input SNR, dB", min=-40.0, max=80.0)
@@ -154,8 +156,6 @@ class TrainConfig:
                             "0.8, 0.9, 1.1 and 1.25, as a heart or a machine runs slower or faster), flip (sign "
                             "reversed), reverse (time reversed); empty: none", empty=True,
                             items=("stretch", "flip", "reverse"))
-    rehearse: float = _f(0.0, "with --clean: new synthetic windows of `families` beside the recording's training "
-                         "windows, as a share of them (rehearsal, for a short recording); 0: none", min=0.0, max=10.0)
     fresh_noise: bool = _f(True, "with --clean: every epoch draws new noise for each window (a recording's "
                            "windows are seen many times, and noise drawn once is learnt by heart)")
     architecture: str = _f("dilated", "network shape", choices=("dilated", "unet", "seed"))

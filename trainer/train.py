@@ -78,14 +78,10 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
         path = clean_path if clean_path is not None else noisy_path  # type: ignore[assignment]
         x, given = load_samples(path, cfg.column), None
         source = {"kind": "recording" if clean_path is not None else "noisy recording", "path": str(path),
-                  **({**noise_desc, "augment": cfg.augment, "rehearse": cfg.rehearse}
-                     if clean_path is not None else {})}
+                  **({**noise_desc, "augment": cfg.augment} if clean_path is not None else {})}
     if cfg.augment and clean_path is None:
         say(f"augment ({', '.join(cfg.augment)}): not used with --{'pairs' if pairs else 'noisy'} (the noise is in "
             "the recording, and resampling it would change its spectrum)")
-    if cfg.rehearse and clean_path is None:
-        say(f"rehearse ({cfg.rehearse:g}): not used with --{'pairs' if pairs else 'noisy'} (synthetic windows "
-            "would need noise like the recording's, which only the recording has)")
     cuts = _recording_cuts(cfg, x, path)
     clean, noisy = _recording_windows(cfg, x, given, cuts, clean_path is not None, recorded, rng)
     perm = rng.permutation(len(clean["train"]))
@@ -93,8 +89,6 @@ def make_windows(cfg: TrainConfig, rng: np.random.Generator, say: Say, clean_pat
     copies_said = f", {cfg.clean_copies} noisy copies" if clean_path is not None else ""
     if clean_path is not None and cfg.augment:
         copies_said += f", augmented: {', '.join(cfg.augment)}"
-    if clean_path is not None and cfg.rehearse:
-        copies_said += f", with {cfg.rehearse:g}x as many synthetic windows ({len(cfg.families)} families) rehearsed"
     say(f"data: {x.size} samples from {path}; windows train {len(clean['train'])} (hop {cfg.clean_hop}"
         f"{copies_said}), val {len(clean['val'])}, test {len(clean['test'])} (the last {cfg.test_fraction:.0%} "
         "of the recording)")
@@ -135,9 +129,6 @@ def _recording_windows(cfg: TrainConfig, x: np.ndarray, given: np.ndarray | None
             w = augmented(x[cut], w, cfg)
         copies = cfg.clean_copies if part != "test" else 1
         clean[part] = np.repeat(w, copies, axis=0)
-        if part == "train" and cfg.rehearse:  # new windows, not copies: rehearsal shows the families' range
-            clean[part] = np.concatenate([clean[part], data.synthetic_clean(cfg, round(cfg.rehearse
-                                                                                         * len(clean[part])), rng)])
         noisy[part] = add_noise(clean[part], cfg, rng, recorded=recorded[part], share=cfg.noise_file_share)
     return clean, noisy
 

@@ -4,7 +4,6 @@ model then serves through a real daemon on loopback; bad inputs get one clear li
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -207,27 +206,3 @@ def test_augment_adds_stretched_flipped_and_reversed_clean_windows() -> None:
     np.testing.assert_array_equal(both[k:2 * k], -w)
     np.testing.assert_array_equal(both[2 * k:3 * k], w[:, ::-1])
     np.testing.assert_array_equal(both[3 * k:], -w[:, ::-1])
-
-
-def test_rehearse_adds_new_synthetic_windows_to_the_recordings_training_part_only(ecg: dict[str, Path]) -> None:
-    """rehearse: a share of synthetic windows of the configured families (new ones, not copies) beside a
-    recording's training windows; validation and test stay the recording's; --noisy says it does not use it."""
-    from hush.config import TrainConfig
-    from hush.trainer.train import make_windows
-
-    said: list[str] = []
-    cfg = TrainConfig(families=["sines", "square"], noise=["white"], clean_copies=2, test_fraction=0.2)
-    base, _, _ = make_windows(cfg, np.random.default_rng(0), said.append, clean_path=ecg["clean"])
-    more, noisy, source = make_windows(dataclasses.replace(cfg, rehearse=0.5), np.random.default_rng(0), said.append,
-                                       clean_path=ecg["clean"])
-    assert base is not None and more is not None
-    n = len(base["train"])
-    assert len(more["train"]) == len(noisy["train"]) == n + n // 2
-    for part in ("val", "test"):
-        np.testing.assert_array_equal(more[part], base[part])
-    recording = {w.tobytes() for w in base["train"]}
-    new = [w for w in more["train"] if w.tobytes() not in recording]
-    assert len(new) == n // 2 and len({w.tobytes() for w in new}) == n // 2  # all new, no two alike
-    assert source["rehearse"] == 0.5 and "0.5x as many synthetic windows (2 families) rehearsed" in said[-1]
-    make_windows(TrainConfig(rehearse=0.5), np.random.default_rng(0), said.append, noisy_path=ecg["noisy"])
-    assert any(s.startswith("rehearse (0.5): not used with --noisy") for s in said)
