@@ -67,8 +67,8 @@ def _train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--init", metavar="MODEL", help="fine-tune this Hush model (e.g. models/default.keras) "
                    "instead of starting from random weights; its window and scaling are kept. With --noisy the "
                    "shipped default model is the start unless this says otherwise ('none': random weights)")
-    settings(p, "train", "out", "column", "noise", "noise_file", "noise_column", "augment", "epochs", "n_windows",
-             "batch_size", "window", "seed", "checkpoint_dir", "tensorboard_dir")
+    settings(p, "train", "out", "column", "noise", "noise_file", "noise_column", "augment", "epochs", "max_minutes",
+             "n_windows", "batch_size", "window", "seed", "checkpoint_dir", "tensorboard_dir")
 
 
 def run_eval(args: argparse.Namespace, cfg: hconfig.Config) -> int:

@@ -32,8 +32,7 @@ def _f(default: Any, help: str, **rules: Any) -> Any:
 @dataclass(frozen=True)
 class ServeConfig:
     model: str = _f("", "model file; empty means the shipped models/default.keras")
-    input: str = _f("tcp://127.0.0.1:5555", "where sensors send windows (a SUB socket, or PULL with "
-                     "input_type pull)")
+    input: str = _f("tcp://127.0.0.1:5555", "where sensors send windows (a SUB socket, or PULL with input_type pull)")
     input_mode: str = _f("bind", "bind the input socket, or connect it to a proxy", choices=("bind", "connect"))
     input_type: str = _f("sub", "sub: sensors PUB, overload drops the newest windows (each gets an 'overloaded' "
                          "error); pull: sensors PUSH, overload holds them back (lossless)", choices=("sub", "pull"))
@@ -67,8 +66,7 @@ class ServeConfig:
     log_format: str = _f("text", "log lines as text, or one JSON object per line", choices=("text", "json"))
     metrics_port: int = _f(0, "serve Prometheus /metrics on 127.0.0.1 at this port; 0 turns it off", min=0,
                            max=65535)
-    control: str = _f("", "a REP endpoint for control commands (reload, stats), e.g. tcp://127.0.0.1:5557; "
-                      "empty: none")
+    control: str = _f("", "a REP endpoint for control commands (reload, stats), e.g. tcp://127.0.0.1:5557; empty: none")
     curve_secret_key: str = _f("", "the daemon's CURVE secret key file (from `hush keys`); empty: no encryption")
     curve_clients_dir: str = _f("", "with curve_secret_key: a directory of allowed client public keys (*.key)")
     engine: str = _f("auto", "what runs the model: lite (TensorFlow Lite, XNNPACK), xla, graph (TensorFlow), int8 "
@@ -172,6 +170,8 @@ class TrainConfig:
     loss_floor_db: float = _f(60.0, "snr loss: error floor, dB below the window's variance; a window cleaner than "
                               "that gains nothing more (keep it >= snr_db_max)", min=10.0, max=120.0)
     epochs: int = _f(40, "passes over the training set at most", min=1)
+    max_minutes: float = _f(0.0, "above 0: the run stops before an epoch that would end past this many minutes "
+                            "from its start (judged by its slowest epoch), as early stopping would; 0: none", min=0.0)
     batch_size: int = _f(64, "windows per training step", min=1)
     learning_rate: float = _f(0.001, "Adam's step size", min=0.0)
     init_learning_rate: float = _f(0.0001, "with --init: Adam's step size for fine-tuning", min=0.0)

@@ -23,6 +23,7 @@ from hush.runtime.tfenv import tensorflow
 from hush.samples import SampleError, cut_windows, load_samples
 from hush.trainer import data, evaluate
 from hush.trainer.ctrl_c import CtrlC
+from hush.trainer.heap import heap_kept
 from hush.trainer.model import build, loss_for
 from hush.trainer.noise import Recorded, add_noise, split
 from hush.trainer.selfsup import blind_spot, recorrupt, recorrupted_batches, shuffled_batches
@@ -170,12 +171,20 @@ def targets(cfg: TrainConfig, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.
 
 
 class Progress:
-    """A Keras callback that prints a line every ~10 s within an epoch and one at its end."""
+    """A Keras callback that prints a line every ~10 s within an epoch and one at its end, with the time the
+    epochs left may take; with a time budget (`max_minutes`, from `started`), it stops the run before an epoch
+    that would end past it, judged by the slowest epoch so far (early stopping then restores the best)."""
 
-    def __init__(self, say: Say, steps: int, every_s: float = 10.0):
+    def __init__(self, say: Say, steps: int, epochs: int = 0, budget_s: float = 0.0, started: float = 0.0,
+                 every_s: float = 10.0):
         import keras
 
         class _CB(keras.callbacks.Callback):
+            slowest, done = 0.0, 0
+
+            def on_train_begin(cb, logs: Any = None) -> None:
+                cb.fit_t0 = time.perf_counter()
+
             def on_epoch_begin(cb, epoch: int, logs: Any = None) -> None:
                 cb.t0 = cb.last = time.perf_counter()
                 cb.epoch = epoch
@@ -187,10 +196,17 @@ class Progress:
                     say(f"  epoch {cb.epoch + 1}: step {batch + 1}/{steps}, loss {logs['loss']:.5f}")
 
             def on_epoch_end(cb, epoch: int, logs: Any = None) -> None:
-                logs = logs or {}
+                logs, now = logs or {}, time.perf_counter()
+                cb.slowest, cb.done = max(cb.slowest, now - cb.t0), cb.done + 1
                 val = f", val_loss {logs['val_loss']:.5f}" if "val_loss" in logs else ""
-                say(f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.5f}{val} "
-                    f"({time.perf_counter() - cb.t0:.0f} s)")
+                rest = (epochs - epoch - 1) * (now - cb.fit_t0) / cb.done
+                left = f"; {rest / 60:.0f} min" if rest >= 90 else f"; {rest:.0f} s"
+                left = f"{left} left at most" if epochs > epoch + 1 else ""
+                say(f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.5f}{val} ({now - cb.t0:.0f} s{left})")
+                if budget_s and epochs > epoch + 1 and now - started + cb.slowest > budget_s:
+                    cb.model.stop_training = True
+                    say(f"time budget: stopping after epoch {epoch + 1}, {(now - started) / 60:.1f} of "
+                        f"{budget_s / 60:g} minutes spent (max_minutes); another epoch would pass it")
 
         self.callback = _CB()
 
@@ -289,10 +305,11 @@ def fresh_noise_batches(cfg: TrainConfig, clean: np.ndarray) -> Any:
 
 
 def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool,
-                  scheduled: bool = False) -> list[Any]:
-    """Progress lines; with a validation set, the step size halved after half `patience` epochs without gain
-    and early stopping after `patience`; checkpoints to resume from; TensorBoard."""
-    callbacks = [Progress(say, steps).callback]
+                  scheduled: bool = False, started: float = 0.0) -> list[Any]:
+    """Progress lines and the time budget (from `started`); with a validation set, the step size halved after
+    half `patience` epochs without gain and early stopping after `patience`; checkpoints to resume from;
+    TensorBoard."""
+    callbacks = [Progress(say, steps, cfg.epochs, cfg.max_minutes * 60, started).callback, heap_kept(keras)]
     if cfg.checkpoint_dir:  # saved at every epoch's end (the trained weights); a run resumes there; removed when done
         callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
     if cfg.weight_average and has_val:
@@ -362,7 +379,7 @@ def train(cfg: TrainConfig, clean_path: str | Path | None = None, say: Say = pri
 
     # 4. Fit. Early stopping restores the best validation weights; without a validation set it is off.
     t_fit = time.perf_counter()
-    history = fit(cfg, model, arrays, fixed_run, keras, say)
+    history = fit(cfg, model, arrays, fixed_run, keras, say, started)
     fit_s = time.perf_counter() - t_fit
     has_val = len(arrays["val"][0]) > 0
 
@@ -428,7 +445,7 @@ def _steps(cfg: TrainConfig, arrays: dict[str, tuple[np.ndarray, ...]]) -> int:
 
 
 def fit(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]], fixed_run: bool, keras: Any,
-        say: Say) -> Any:
+        say: Say, started: float = 0.0) -> Any:
     """model.fit on the training part, validated on the validation part (if any); its History."""
     has_val = len(arrays["val"][0]) > 0
 
@@ -450,7 +467,7 @@ def fit(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]],
     with stop.noted():
         history = model.fit(**fit_args, epochs=cfg.epochs, verbose=0,
                             callbacks=[*callbacks_for(cfg, keras, say, _steps(cfg, arrays), has_val,
-                                                      scheduled=fixed_run), stop.callback],
+                                                      scheduled=fixed_run, started=started), stop.callback],
                             validation_data=keras_set("val") if has_val else None)
     stop.check()  # a Ctrl-C in the run's last moments
     return history

@@ -305,3 +305,46 @@ def test_weight_average_keeps_the_average_not_the_last_step(patience: int, monke
     for kept, want in zip(model.get_weights(), average, strict=True):
         np.testing.assert_allclose(kept, want, rtol=1e-4, atol=1e-5)
     assert not all(np.allclose(k, t, atol=1e-4) for k, t in zip(model.get_weights(), steps[-1], strict=True))
+
+
+@pytest.mark.parametrize("spent_s", [60.0, 0.0])
+def test_max_minutes_stops_before_an_epoch_that_would_pass_the_budget(spent_s: float) -> None:
+    """With 60 of max_minutes' 60 s spent before training (the run's data and model took them), the run stops
+    after its first epoch and says why; with the budget barely touched it runs every epoch. Each epoch's line
+    says how long the epochs left may take."""
+    import time
+
+    import keras
+
+    from hush.trainer import train as train_mod
+    from hush.trainer.model import build
+
+    rng = np.random.default_rng(0)
+    clean = np.sin(np.linspace(0, 30, 150) + rng.uniform(0, 6, (48, 1)))
+    noisy = clean + 0.3 * rng.standard_normal(clean.shape)
+    arrays = {"train": (noisy[:32], clean[:32]), "val": (noisy[32:], clean[32:])}
+    cfg = TrainConfig(filters=4, dilations=[1, 2], loss="mse", batch_size=8, epochs=3, patience=0, max_minutes=1.0)
+    keras.utils.set_random_seed(0)
+    model = build(cfg)
+    train_mod.compile_for(cfg, model, arrays, supervised=True, fine_tune=False, keras=keras)
+    said: list[str] = []
+    history = train_mod.fit(cfg, model, arrays, False, keras, said.append, time.perf_counter() - spent_s)
+    stops = [line for line in said if line.startswith("time budget: stopping after epoch 1,")]
+    assert len(history.history["loss"]) == (1 if spent_s else 3) and len(stops) == (1 if spent_s else 0)
+    assert " s left at most)" in said[0] and said[0].startswith("epoch 1: loss")
+
+
+def test_every_fit_keeps_mallocs_heap_from_tensorflows_trim() -> None:
+    """TensorFlow sets malloc's trim threshold when a generator dataset starts, which maps and unmaps every
+    step's buffers (heap.py); every fit carries the callback that sets it back, and glibc takes the settings."""
+    import platform
+
+    import keras
+
+    from hush.trainer import train as train_mod
+    from hush.trainer.heap import keep_heap
+
+    callbacks = train_mod.callbacks_for(TrainConfig(), keras, lambda _line: None, 10, has_val=False)
+    assert [type(c).__name__ for c in callbacks].count("HeapKept") == 1
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert keep_heap()
