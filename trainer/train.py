@@ -305,10 +305,11 @@ def fresh_noise_batches(cfg: TrainConfig, clean: np.ndarray) -> Any:
 
 
 def callbacks_for(cfg: TrainConfig, keras: Any, say: Say, steps: int, has_val: bool,
-                  scheduled: bool = False, started: float = 0.0) -> list[Any]:
-    """Progress lines and the time budget (from `started`); with a validation set, the step size halved after
-    half `patience` epochs without gain and early stopping after `patience`; checkpoints to resume from;
-    TensorBoard."""
+                  scheduled: bool = False, started: float | None = None) -> list[Any]:
+    """Progress lines and the time budget (from `started`, the run's start; now if None); with a validation
+    set, the step size halved after half `patience` epochs without gain and early stopping after `patience`;
+    checkpoints to resume from; TensorBoard."""
+    started = time.perf_counter() if started is None else started
     callbacks = [Progress(say, steps, cfg.epochs, cfg.max_minutes * 60, started).callback, heap_kept(keras)]
     if cfg.checkpoint_dir:  # saved at every epoch's end (the trained weights); a run resumes there; removed when done
         callbacks.append(safe_backup(keras, cfg.checkpoint_dir, say))
@@ -445,7 +446,7 @@ def _steps(cfg: TrainConfig, arrays: dict[str, tuple[np.ndarray, ...]]) -> int:
 
 
 def fit(cfg: TrainConfig, model: Any, arrays: dict[str, tuple[np.ndarray, ...]], fixed_run: bool, keras: Any,
-        say: Say, started: float = 0.0) -> Any:
+        say: Say, started: float | None = None) -> Any:
     """model.fit on the training part, validated on the validation part (if any); its History."""
     has_val = len(arrays["val"][0]) > 0
 
