@@ -152,9 +152,8 @@ class TrainConfig:
     clean_copies: int = _f(4, "with --clean: noisy copies of each window", min=1, max=100)
     augment: list[str] = _f([], "with --clean: more training windows from the recording: stretch (resampled by "
                             "0.8, 0.9, 1.1 and 1.25, as a heart or a machine runs slower or faster), flip (sign "
-                            "reversed), reverse (time reversed), warp (half of each batch's windows locally sped up or "
-                            "slowed down and swayed in gain, drawn anew); empty: none", empty=True,
-                            items=("stretch", "flip", "reverse", "warp"))
+                            "reversed), reverse (time reversed); empty: none", empty=True,
+                            items=("stretch", "flip", "reverse"))
     fresh_noise: bool = _f(True, "with --clean: every epoch draws new noise for each window (a recording's "
                            "windows are seen many times, and noise drawn once is learnt by heart)")
     architecture: str = _f("dilated", "network shape", choices=("dilated", "unet", "seed"))

@@ -158,40 +158,6 @@ def augmented(x: np.ndarray, w: np.ndarray, cfg: TrainConfig) -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-UP = 8
-
-
-def warped(c: np.ndarray, rng: np.random.Generator, share: float = 0.5, rate: float = 0.2,
-           sway: float = 0.1) -> np.ndarray:
-    """Half (`share`) of the windows `c` (n, W) warped (Um et al. 2017): read along a smooth time line whose
-    local speed stays within 1 +- `rate` and whose ends stay put, and multiplied by a smooth gain within
-    1 +- `sway`. Read linearly from an UP-times upsampled copy (polyphase), nearly exact: -60 dB on a tone
-    of 0.1 cycles per sample (an ECG's QRS at 360 Hz is slower)."""
-    from scipy.signal import resample_poly
-
-    out = c.copy()
-    rows = np.flatnonzero(rng.random(len(c)) < share)
-    if rows.size == 0:
-        return out
-    n, w = rows.size, c.shape[1]
-    u = np.arange(w) / (w - 1)
-    k = np.arange(1, 4)
-    a = rng.uniform(-1, 1, (n, 3)) * rate * (w - 1) / (np.pi * k * 3)  # each term's slope within rate / 3
-    t = np.arange(w) + a @ np.sin(np.pi * k[:, None] * u)  # (n, W): the ends stay at 0 and W - 1
-    edge = 16  # continued past the ends (odd reflection keeps a slope), so the filter does not ring there
-    fine = resample_poly(np.pad(c[rows], ((0, 0), (edge, edge)), mode="reflect", reflect_type="odd"), UP, 1,
-                         axis=1, window=("kaiser", 10.0))  # scipy's default (beta 5) ripples by 6e-4 of the signal
-    pos = np.clip((t + edge) * UP, 0, fine.shape[1] - 1.001)
-    i = pos.astype(int)
-    f = pos - i
-    y = np.take_along_axis(fine, i, 1) * (1 - f) + np.take_along_axis(fine, i + 1, 1) * f
-    b = rng.uniform(-1, 1, (n, 2)) * sway / 2
-    phase = rng.uniform(0, 2 * np.pi, (n, 2))
-    gain = 1 + (b[:, :, None] * np.sin(np.pi * k[:2, None] * u[None] + phase[:, :, None])).sum(axis=1)
-    out[rows] = y * gain
-    return out
-
-
 def targets(cfg: TrainConfig, clean: np.ndarray, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scaled input and target. The target uses the noisy window's scaling (the daemon can undo it
     exactly), except in the seed preset, which scales the target by the clean window's own range."""
@@ -332,7 +298,7 @@ def fresh_noise_batches(cfg: TrainConfig, clean: np.ndarray) -> Any:
     recorded = recorded_noise(cfg)["train"]
 
     def make(pick: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        c = warped(clean[pick], rng) if "warp" in cfg.augment else clean[pick]
+        c = clean[pick]
         return targets(cfg, c, add_noise(c, cfg, rng, recorded=recorded, share=cfg.noise_file_share))
 
     return shuffled_batches(len(clean), cfg.batch_size, 1, cfg.seed + 1, make)

@@ -206,25 +206,3 @@ def test_augment_adds_stretched_flipped_and_reversed_clean_windows() -> None:
     np.testing.assert_array_equal(both[k:2 * k], -w)
     np.testing.assert_array_equal(both[2 * k:3 * k], w[:, ::-1])
     np.testing.assert_array_equal(both[3 * k:], -w[:, ::-1])
-
-
-def test_warp_bends_half_the_windows_time_and_gain_within_bounds() -> None:
-    """augment warp: each batch, about half its windows are read along a smooth time line (local speed within
-    1 +- rate, the ends kept) and swayed in gain (within 1 +- sway); the rest pass as they are, and no warp is
-    the identity."""
-    from hush.trainer.train import warped
-
-    rng = np.random.default_rng(5)
-    ramp = np.tile(np.arange(150.0), (400, 1))  # a ramp reads back its own time line
-    y = warped(ramp, rng, share=0.5, rate=0.2, sway=0.0)
-    moved = np.abs(y - ramp).max(axis=1) > 1e-6
-    assert 150 < moved.sum() < 250
-    np.testing.assert_array_equal(y[~moved], ramp[~moved])
-    speed = np.diff(y[moved], axis=1)
-    assert speed.min() > 0.79 and speed.max() < 1.21 and np.abs(speed - 1).max() > 0.05
-    np.testing.assert_allclose(y[moved][:, [0, -1]], ramp[moved][:, [0, -1]], atol=0.01)
-    flat = np.ones((200, 150))
-    gain = warped(flat, rng, share=1.0, rate=0.0, sway=0.1)
-    assert 0.899 < gain.min() < 0.99 and 1.01 < gain.max() < 1.101
-    tone = np.tile(np.sin(2 * np.pi * 10 * np.arange(150) / 150), (5, 1))
-    np.testing.assert_allclose(warped(tone, rng, share=1.0, rate=0.0, sway=0.0), tone, atol=2e-3)
