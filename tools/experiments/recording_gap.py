@@ -13,8 +13,10 @@ import argparse
 
 import numpy as np
 
+from hush.config import TrainConfig
 from hush.runtime.runner import Runner
 from hush.samples import cut_windows, load_samples
+from hush.trainer.noise import add_noise
 
 SWINGS = (0.0, 1.0, 1.6, 2.2, np.inf)  # peak-to-peak bins, in the recording's units (mV for the ECG)
 
@@ -26,14 +28,14 @@ def main() -> None:
     p.add_argument("--clean", required=True, help="the clean recording (.npy)")
     p.add_argument("--tail", type=float, default=0.15, help="the end scored")
     p.add_argument("--start", type=float, default=0.1, help="the start the first model trained on")
-    p.add_argument("--snr", type=float, default=10.0)
+    p.add_argument("--snr", type=float, default=10.0, help="each window's input SNR, dB")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     x = load_samples(args.clean)
     end = x[int(round(x.size * (1 - args.tail))):]
-    clean = cut_windows(end, 150, 75)
-    rng = np.random.default_rng(args.seed)
-    noisy = clean + rng.standard_normal(clean.shape) * np.sqrt(clean.var(axis=1, keepdims=True) / 10 ** (args.snr / 10))
+    cfg = TrainConfig(noise=["white"])
+    clean = cut_windows(end, cfg.window, cfg.window // 2)
+    noisy = add_noise(clean, cfg, np.random.default_rng(args.seed), args.snr)  # as hush eval adds it
     err = [((Runner.load(m, max_batch=256, engine="graph").denoise(noisy) - clean) ** 2).mean(axis=1)
            for m in (args.first, args.second)]
     gap = 10 * np.log10(err[0] / err[1])
@@ -41,7 +43,7 @@ def main() -> None:
     print(f"{len(gap)} windows; the first model's error is {gap.mean():+.2f} dB of the second's on average; "
           f"the worst fifth of the windows holds {worst.sum() / gap.sum():.0%} of that")
     print("by tenth of the end:", " ".join(f"{b.mean():+.2f}" for b in np.array_split(gap, 10)))
-    head = cut_windows(x[: int(x.size * args.start)], 150, 75)
+    head = cut_windows(x[: int(x.size * args.start)], cfg.window, cfg.window // 2)
     swing, head_swing = np.ptp(clean, axis=1), np.ptp(head, axis=1)
     print(f"{'swing':>12}{'end windows':>13}{'gap, dB':>9}{'start windows':>15}")
     for lo, hi in zip(SWINGS[:-1], SWINGS[1:], strict=True):
