@@ -156,8 +156,8 @@ class TrainConfig:
                             items=("stretch", "flip", "reverse"))
     fresh_noise: bool = _f(True, "with --clean: every epoch draws new noise for each window (a recording's "
                            "windows are seen many times, and noise drawn once is learnt by heart)")
-    architecture: str = _f("dilated", "network shape", choices=("dilated", "separable", "unet", "seed"))
-    filters: int = _f(32, "channels of the hidden layers (dilated; separable: depthwise-separable)", min=1, max=1024)
+    architecture: str = _f("dilated", "network shape", choices=("dilated", "unet", "seed"))
+    filters: int = _f(32, "channels of the hidden layers (dilated)", min=1, max=1024)
     kernel_size: int = _f(7, "kernel size (dilated, unet)", min=1, max=255)
     dilations: list[int] = _f([1, 2, 4, 8, 16, 1], "one hidden layer per dilation (dilated); these see 199 samples")
     levels: list[int] = _f([32, 48, 64, 96], "channels per scale (unet): the window's rate, then pooled by 2, 3, 5")

@@ -30,7 +30,7 @@ TOLERANCE_DB = round(QUALITY_BAR_DB * 2 / 3, 2)  # 0.2 dB: output SNR against fl
 # SNR of the check. Below the bar: the check's windows are few and not the eval's (the shipped default: -0.29 dB
 # in bfloat16 on the check's impulses at 0 dB, -0.39 on `hush eval`'s held-out spikes at 0 dB)
 CHECK_SNRS_DB = (0.0, 10.0, 20.0, 30.0, 40.0)
-CONVS = ("Conv1D", "Conv1DTranspose", "SeparableConv1D")
+CONVS = ("Conv1D", "Conv1DTranspose")
 LABELS = {"bf16": "bfloat16", "int8": "int8 (dynamic range)"}
 
 

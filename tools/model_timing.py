@@ -99,9 +99,6 @@ def mflop_per_window(model_path: str | Path) -> float:
             steps, c_out = layer.output.shape[1], layer.output.shape[2]
             k, c_in = layer.kernel.shape[0], layer.kernel.shape[1 if isinstance(layer, keras.layers.Conv1D) else 2]
             flop += 2.0 * steps * k * c_in * c_out
-        elif isinstance(layer, keras.layers.SeparableConv1D):  # a kernel per channel, then a 1x1 mix
-            (k, c_in, m), c_out = layer.depthwise_kernel.shape, layer.output.shape[2]
-            flop += 2.0 * layer.output.shape[1] * (k * c_in * m + c_in * m * c_out)
     return flop / 1e6
 
 

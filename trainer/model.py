@@ -55,7 +55,7 @@ def _medians(x: Any, window: int) -> tuple[Any, Any]:
 
 
 def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[int],
-                  median_channels: bool = False, separable: bool = False) -> Any:
+                  median_channels: bool = False) -> Any:
     """A residual denoiser: dilated 'same' convolutions estimate the noise, which is subtracted.
 
     Predicting the noise (the residual) leaves the network a small, zero-mean target, and a window that is
@@ -66,10 +66,6 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
     its last layer reads the input channels beside the hidden ones: an order statistic is what removes
     impulses, and convolutions with ReLUs learn it only approximately; given it, the network can answer
     like a median filter where there are spikes and like itself elsewhere.
-
-    `separable`: each hidden layer after the first is depthwise-separable (a kernel per channel, then a 1x1
-    mix): F*k + F*F multiplications a sample instead of F*F*k, so twice the channels cost less than a plain
-    layer's (docs/quality.md, Width).
     """
     import keras
     from keras import layers
@@ -81,8 +77,8 @@ def dilated_model(window: int, filters: int, kernel_size: int, dilations: list[i
         x = layers.Concatenate(name="with_medians")([inp, *medians])
     feats = x
     for i, d in enumerate(dilations):
-        conv = layers.SeparableConv1D if separable and i else layers.Conv1D
-        x = conv(filters, kernel_size, dilation_rate=d, padding="same", activation="relu", name=f"conv{i}_d{d}")(x)
+        x = layers.Conv1D(filters, kernel_size, dilation_rate=d, padding="same", activation="relu",
+                          name=f"conv{i}_d{d}")(x)
     if medians:
         x = layers.Concatenate(name="hidden_and_input")([x, feats])
     noise = layers.Conv1D(1, kernel_size, padding="same", name="noise")(x)
@@ -138,8 +134,7 @@ def build(cfg: TrainConfig) -> Any:
         return seed_model(cfg.window)
     if cfg.architecture == "unet":
         return unet_model(cfg.window, cfg.levels, cfg.kernel_size, cfg.median_channels)
-    return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations, cfg.median_channels,
-                         separable=cfg.architecture == "separable")
+    return dilated_model(cfg.window, cfg.filters, cfg.kernel_size, cfg.dilations, cfg.median_channels)
 
 
 def snr_losses(floor_db: float = 60.0) -> tuple[Any, Any]:
