@@ -20,7 +20,7 @@ from scipy.ndimage import median_filter
 from hush import modelfile
 from hush.runtime.runner import Runner
 from hush.trainer import data
-from hush.trainer.evaluate import scores
+from hush.trainer.evaluate import compare
 from hush.trainer.noise import add_noise
 from hush.trainer.scorecard import _train_config, synthetic_sets
 
@@ -51,8 +51,7 @@ def main() -> None:
         for snr in (10.0, 30.0):
             noisy = add_noise(clean, cfg, np.random.default_rng(1), snr, [kind])
             out = runner.denoise(noisy)
-            gains = [scores(clean[m], out[m])["snr_db"] - scores(clean[m], noisy[m])["snr_db"]
-                     for m in (every, ~harmed)]
+            gains = [compare(clean[m], noisy[m], out[m])["snr_gain_db"] for m in (every, ~harmed)]
             print(f"{kind} at {snr:g} dB: gain {gains[0]:+.4f} dB over all windows, {gains[1]:+.4f} "
                   f"without those {harmed.sum()}")
 
