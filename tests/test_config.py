@@ -19,6 +19,17 @@ def test_shipped_config_holds_every_default() -> None:
     assert text == render_toml(), "config.toml is stale: run python -m hush.tools.make_config"
 
 
+def test_default_model_recipe_steps_load_and_are_in_the_makefile() -> None:
+    """The shipped default's later steps (models/recipe/, run by `make default-model`) are valid configs."""
+    steps = sorted((REPO_ROOT / "models" / "recipe").glob("*.toml"))
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert steps
+    for step in steps:
+        train = config.load(step).train
+        assert train.loss_floor_db >= train.snr_db_max, step
+        assert f"models/recipe/{step.name}" in makefile, f"`make default-model` does not run {step.name}"
+
+
 def write(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "c.toml"
     p.write_text(text)
