@@ -127,3 +127,18 @@ def test_streams_tally_counts_each_groups_answers_refusals_and_missing() -> None
     t = _tally(spec, sent, arrivals)
     assert (t["sent"], t["answered"], t["overloaded"], t["missing"], t["streams_refused"]) == (6, 3, 1, 2, 1)
     assert t["p50_ms"] == pytest.approx(100.0) and t["p99_ms"] == pytest.approx(149.0, rel=0.01)
+
+
+@pytest.mark.parametrize(("flags", "float32", "int8", "bf16"), [
+    ("fpu sse2 avx avx2 fma", 32, 128, None),  # AVX2 only (an AMD EPYC here): no bfloat16 arithmetic
+    ("avx2 fma avx512f avx512_bf16 avx512_vnni", 64, 256, 128),
+    ("avx2 fma avx512f avx512_bf16 amx_bf16 amx_int8 amx_tile", 64, 2048, 1024),
+    ("sse2 sse4_2", 16, 64, None),
+])
+def test_peak_follows_the_cores_vector_units(flags: str, float32: int, int8: int, bf16: int | None) -> None:
+    from hush.tools.model_timing import peak_gflops
+
+    cpuinfo = f"processor\t: 0\ncpu MHz\t\t: 2000.000\nflags\t\t: {flags}\n\nprocessor\t: 1\ncpu MHz\t\t: 2000.000\n"
+    peak = peak_gflops(2, cpuinfo)  # 2 cores at 2 GHz: 4 G cycles a second
+    assert peak["float32"] == float32 * 4 and peak["int8"] == int8 * 4 and peak.get("bf16") == (bf16 and bf16 * 4)
+    assert peak_gflops(2, "no clock here") == {}

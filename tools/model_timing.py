@@ -122,22 +122,27 @@ def compare_models(paths: list[str], batch: int, workers: int, say: Any = print)
 FLOAT32 = ("graph", "xla", "lite")
 
 
-def peak_gflops(cores: int) -> dict[str, float]:
-    """The cores' arithmetic peak, from their vector units and clock (/proc/cpuinfo's MHz): float32 with
-    AVX-512 (two 16-lane FMA units: 64 FLOP per cycle), bfloat16 and int8 on AMX (1,024 and 2,048 per
-    cycle). A physical bound, never reached by a network this small; the distance to it is the point."""
+def peak_gflops(cores: int, cpuinfo: str | None = None) -> dict[str, float]:
+    """The cores' arithmetic peak, from their vector units (/proc/cpuinfo's flags) and clock (its MHz), two
+    fused multiply-add units a core: float32 64 FLOP per cycle with AVX-512, 32 with AVX2 and FMA, 16
+    without; int8 four times float32's (four 8-bit lanes in each 32-bit one), or AMX's 2,048; bfloat16 on
+    AMX 1,024, with AVX-512 BF16 twice float32's, and none without either (oneDNN emulates it). A physical
+    bound, never reached by a network this small; the distance to it is the point."""
     import re
 
     try:
-        mhz = max(float(v) for v in re.findall(r"cpu MHz\s*:\s*([\d.]+)", Path("/proc/cpuinfo").read_text()))
+        text = Path("/proc/cpuinfo").read_text() if cpuinfo is None else cpuinfo
+        mhz = max(float(v) for v in re.findall(r"cpu MHz\s*:\s*([\d.]+)", text))
     except (OSError, ValueError):
         return {}
-    from hush.runtime import bf16
-
+    line = re.search(r"^flags\s*:(.*)$", text, re.M)
+    flags = set(line.group(1).split()) if line else set()
     ghz = cores * mhz / 1000
-    peak = {"clock_ghz": mhz / 1000, "float32": 64 * ghz}
-    if bf16.hardware():
-        peak.update({"bf16": 1024 * ghz, "int8": 2048 * ghz})
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= flags else 16
+    peak = {"clock_ghz": mhz / 1000, "float32": per_cycle * ghz,
+            "int8": (2048 if "amx_int8" in flags else 4 * per_cycle) * ghz}
+    if "amx_bf16" in flags or "avx512_bf16" in flags:
+        peak["bf16"] = (1024 if "amx_bf16" in flags else 2 * per_cycle) * ghz
     return peak
 
 
