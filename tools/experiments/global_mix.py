@@ -4,8 +4,9 @@ The default network (trainer/model.py, `dilated_model`) sees the window through 
 This one adds global time-mixing branches: a 1x1 convolution to a few channels, then dense layers along
 time (the window to `rank` coefficients and back, shared over those channels), whose answer is concatenated
 to the features. A learned projection of the whole window can do what a polynomial or subspace fit does, and
-costs little (8 channels, rank 32: 9,920 parameters, 0.12 MFLOP per window). `--where` names the hidden
-layers the branch feeds (6: only the last, noise-estimating layer). Built-in layers only, so the model file
+costs little (8 channels, rank 32: 9,920 parameters, 0.09 MFLOP per window). `--where` names the hidden
+layers the branch feeds, counted from 0 (the default: only the last, noise-estimating layer, 6 for the
+default's six dilations). Built-in layers only, so the model file
 serves as any other. Trains the recipe of a config file's [train] section, as `hush train --config` would:
 
     python tools/experiments/global_mix.py OUT.keras --config R.toml [--channels 8] [--rank 32] [--where 3 6]
@@ -58,11 +59,12 @@ def main() -> None:
     p.add_argument("--config", help="config file (default: $HUSH_CONFIG or ./config.toml)")
     p.add_argument("--channels", type=int, default=8, help="channels each branch mixes along time")
     p.add_argument("--rank", type=int, default=32, help="coefficients per channel (the window's length: full rank)")
-    p.add_argument("--where", type=int, nargs="+", default=[6], help="hidden layers fed (6: the last layer)")
+    p.add_argument("--where", type=int, nargs="+", help="hidden layers fed, from 0 (default: the last)")
     args = p.parse_args()
     cfg = dataclasses.replace(config.load(args.config).train, out=args.out)
+    where = tuple(args.where or [len(cfg.dilations)])
     trainer.build = lambda c: global_mix_model(c.window, c.filters, c.kernel_size, c.dilations,  # type: ignore[assignment]
-                                               args.channels, args.rank, tuple(args.where))
+                                               args.channels, args.rank, where)
     trainer.train(cfg)
 
 
