@@ -1,6 +1,6 @@
 """The `hush` command: one thin subcommand per job over the library, grouped by who they serve.
 
-Files: base.py (the registry, flags made from config fields, logging), train.py (train, eval), serve.py
+Files: base.py (the registry, flags made from config fields, logging), train.py (train, eval, ensemble), serve.py
 (serve, route, ctl, keys), streams.py (publish, subscribe), recordings.py (record, replay), bridges.py
 (bridge lsl, bridge mqtt), tools.py (bench, demo).
 

@@ -1,4 +1,4 @@
-"""`hush train` and `hush eval`: the trainer's two commands."""
+"""`hush train`, `hush eval` and `hush ensemble`: the trainer's commands."""
 
 from __future__ import annotations
 
@@ -114,3 +114,27 @@ def _eval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", default="graph", choices=("graph", "lite", "xla", "int8", "bf16"),
                    help="what runs the model (as `hush serve --engine`): compare a reduced-precision engine's "
                         "scores with float32's (graph)")
+
+
+def run_ensemble(args: argparse.Namespace, cfg: hconfig.Config) -> int:
+    from hush.trainer.ensemble import AUGMENTS, unseen_views, write
+
+    meta = write(args.model, args.out, args.views)
+    say(f"wrote {args.out} (id {meta['id']}): {args.model} averaged over {' and '.join(meta['self_ensemble'])} "
+        f"views, {2 ** len(meta['self_ensemble'])} times its arithmetic per window")
+    if unseen := unseen_views(meta, meta["self_ensemble"]):
+        say(f"warning: {args.model} was trained on a recording without --augment "
+            f"{' '.join(AUGMENTS[v] for v in unseen)}: its {' and '.join(unseen)} views are signals it never saw, "
+            f"and averaging over them can lower its quality (docs/quality.md, Self-ensembles): compare both with "
+            f"`hush eval --clean`")
+    return 0
+
+
+@command("ensemble", "write a model that averages another's answers over the window's sign and time reversal",
+         "hush ensemble models/default.keras --views sign time --out default-x4.keras\n"
+         "  hush bench --models models/default.keras default-x4.keras      # what it costs here", run_ensemble)
+def _ensemble(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="a Hush model file")
+    p.add_argument("--views", nargs="+", choices=("sign", "time"), default=["sign", "time"],
+                   help="views averaged: sign (x and -x), time (x and x reversed); both by default (4 calls)")
+    p.add_argument("--out", required=True, help="the model file to write")

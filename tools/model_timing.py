@@ -86,20 +86,29 @@ def time_model_in_process(*args: Any) -> dict[str, float]:
 
 
 def mflop_per_window(model_path: str | Path) -> float:
-    """Multiply-adds x 2 of the model's convolutions for one window (the rest is elementwise)."""
+    """Multiply-adds x 2 of the model's convolutions and dense layers for one window (the rest is elementwise),
+    a network inside it counted once per call (a self-ensemble's, `hush ensemble`, two or four times)."""
     import keras
 
     from hush.runtime.tfenv import tensorflow
 
     tensorflow()
-    model = keras.models.load_model(model_path, compile=False)
+    return _flop(keras.models.load_model(model_path, compile=False), keras) / 1e6
+
+
+def _flop(model: Any, keras: Any) -> float:
     flop = 0.0
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv1D | keras.layers.Conv1DTranspose):
+        if isinstance(layer, keras.Model):
+            flop += len(layer._inbound_nodes) * _flop(layer, keras)
+        elif isinstance(layer, keras.layers.Conv1D | keras.layers.Conv1DTranspose):
             steps, c_out = layer.output.shape[1], layer.output.shape[2]
             k, c_in = layer.kernel.shape[0], layer.kernel.shape[1 if isinstance(layer, keras.layers.Conv1D) else 2]
             flop += 2.0 * steps * k * c_in * c_out
-    return flop / 1e6
+        elif isinstance(layer, keras.layers.Dense):
+            rows = int(np.prod(layer.output.shape[1:-1]))  # the dense layer's input vectors per window
+            flop += 2.0 * rows * layer.kernel.shape[0] * layer.kernel.shape[1] * len(layer._inbound_nodes)
+    return flop
 
 
 def compare_models(paths: list[str], batch: int, workers: int, say: Any = print) -> list[dict[str, Any]]:
