@@ -18,8 +18,6 @@ hush.json is the model's, with `self_ensemble` naming the views and a new name a
 
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +86,8 @@ def write(model_path: str | Path, out: str | Path, views: list[str] | tuple[str,
     tensorflow()
     import keras
 
-    with zipfile.ZipFile(model_path) as zf:  # read_meta checked it; this keeps every field, unknown ones too
-        meta = json.loads(zf.read(modelfile.META_ENTRY))
     net = keras.models.load_model(model_path, compile=False)
     views = [v for v in VIEWS if v in views]
-    meta = {k: v for k, v in meta.items() if k != "id"}
-    meta.update(name=f"{meta.get('name', 'model')}-{'-'.join(views)}", self_ensemble=views,
-                ensemble_of=modelfile.read_meta(model_path)["id"])
-    return modelfile.write(self_ensemble(net, views), out, meta)
+    new = {k: v for k, v in meta.items() if k != "id"}  # every other field as it was, unknown ones too
+    new.update(name=f"{meta.get('name', 'model')}-{'-'.join(views)}", self_ensemble=views, ensemble_of=meta["id"])
+    return modelfile.write(self_ensemble(net, views), out, new)
