@@ -104,7 +104,7 @@ def _flop(model: Any, keras: Any) -> float:
         elif isinstance(layer, keras.layers.Conv1D | keras.layers.Conv1DTranspose):
             steps, c_out = layer.output.shape[1], layer.output.shape[2]
             k, c_in = layer.kernel.shape[0], layer.kernel.shape[1 if isinstance(layer, keras.layers.Conv1D) else 2]
-            flop += 2.0 * steps * k * c_in * c_out
+            flop += 2.0 * steps * k * c_in * c_out * len(layer._inbound_nodes)
         elif isinstance(layer, keras.layers.Dense):
             rows = int(np.prod(layer.output.shape[1:-1]))  # the dense layer's input vectors per window
             flop += 2.0 * rows * layer.kernel.shape[0] * layer.kernel.shape[1] * len(layer._inbound_nodes)

@@ -4,10 +4,10 @@ The default network (trainer/model.py, `dilated_model`) sees the window through 
 This one adds global time-mixing branches: a 1x1 convolution to a few channels, then dense layers along
 time (the window to `rank` coefficients and back, shared over those channels), whose answer is concatenated
 to the features. A learned projection of the whole window can do what a polynomial or subspace fit does, and
-costs little (8 channels, rank 32: 9,920 parameters, 0.09 MFLOP per window). `--where` names the hidden
+costs little (8 channels, rank 32: 9,920 parameters, 0.25 MFLOP per window). `--where` names the hidden
 layers the branch feeds, counted from 0 (the default: only the last, noise-estimating layer, 6 for the
-default's six dilations). Built-in layers only, so the model file
-serves as any other. Trains the recipe of a config file's [train] section, as `hush train --config` would:
+default's six dilations). Built-in layers only, so the model file serves as any other. Trains the recipe of a
+config file's [train] section, as `hush train --config` would:
 
     python tools/experiments/global_mix.py OUT.keras --config R.toml [--channels 8] [--rank 32] [--where 3 6]
 
