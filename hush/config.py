@@ -134,6 +134,9 @@ class TrainConfig:
                           "['mix'] is every kind at random levels; ['seed'] is the tutorial's",
                           items=("white", "pink", "brown", "spikes", "wander", "hum", "clip", "quantize", "dropout",
                                  "mix", "seed"))
+    mix_kinds: list[str] = _f(["white", "pink", "spikes", "hum"], "with noise = ['mix']: the kinds it mixes, white "
+                              "among them; leave spikes out where the signal's own one-sample events must be kept "
+                              "(docs/quality.md, Limits)", items=("white", "pink", "spikes", "hum"))
     noise_file: str = _f("", "a recording of the sensor's noise alone (.npy, or .csv with noise_column): its "
                          "segments are added at the SNRs, instead of or beside the kinds above; empty: none")
     noise_column: str = _f("", "noise_file's CSV column, as `column`")
@@ -361,6 +364,9 @@ def _check_section(obj: Any, where: str) -> None:
     if isinstance(obj, TrainConfig) and "seed" in obj.noise and len(obj.noise) > 1:
         raise ConfigError(f"{where}: noise ['seed'] is the tutorial's absolute noise and combines with nothing, "
                           f"got {obj.noise!r}")
+    if isinstance(obj, TrainConfig) and "white" not in obj.mix_kinds:
+        raise ConfigError(f"{where}: mix_kinds must include white (the mix's floor, in every window it "
+                          f"mixes), got {obj.mix_kinds!r}")
     if isinstance(obj, TrainConfig) and "mix" in obj.noise and len(obj.noise) > 1:
         raise ConfigError(f"{where}: noise ['mix'] is a recipe of every kind and combines with nothing, "
                           f"got {obj.noise!r}")

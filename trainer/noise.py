@@ -165,12 +165,15 @@ def _snr(cfg: Any, rng: np.random.Generator, n: int, snr_db: float | np.ndarray 
 MIXED = ("white", "pink", "spikes", "hum")  # brown and wander stay out: one window cannot tell them from signal
 
 
-def _mixture(clean: np.ndarray, rng: np.random.Generator, rate: float, noise_power: np.ndarray) -> np.ndarray:
-    """The `mix` recipe (module docstring)."""
+def _mixture(clean: np.ndarray, rng: np.random.Generator, rate: float, noise_power: np.ndarray,
+             kinds: tuple[str, ...] = MIXED) -> np.ndarray:
+    """The `mix` recipe (module docstring) of `kinds`, some of MIXED with white among them (TrainConfig's
+    mix_kinds); with all of MIXED it draws exactly what it always drew."""
     n, w = clean.shape
-    alone = np.where(rng.random(n) < 0.3, rng.integers(0, len(MIXED), n), -1)  # 30 %: one kind alone
+    kinds = tuple(k for k in MIXED if k in kinds)
+    alone = np.where(rng.random(n) < 0.3, rng.integers(0, len(kinds), n), -1)  # 30 %: one kind alone
     total = np.zeros((n, w))
-    for i, name in enumerate(MIXED):
+    for i, name in enumerate(kinds):
         on = (rng.random((n, 1)) < (1.0 if name == "white" else 0.4)) & (alone[:, None] < 0) | (alone[:, None] == i)
         level = np.exp(rng.uniform(np.log(0.1 if name == "white" else 0.01), 0, (n, 1)))
         r = rate * rng.uniform(0.98, 1.02, (n, 1)) if name == "hum" else rate
@@ -186,11 +189,11 @@ def _mixture(clean: np.ndarray, rng: np.random.Generator, rate: float, noise_pow
 
 
 def make_noise(clean: np.ndarray, kinds: list[str], rng: np.random.Generator, rate: float,
-               noise_power: np.ndarray) -> np.ndarray:
-    """The noise (n, W) for these kinds at this power per window (n, 1)."""
+               noise_power: np.ndarray, mixed: tuple[str, ...] = MIXED) -> np.ndarray:
+    """The noise (n, W) for these kinds at this power per window (n, 1); `mixed`: the kinds `mix` mixes."""
     n, w = clean.shape
     if kinds == ["mix"]:
-        return _mixture(clean, rng, rate, noise_power)
+        return _mixture(clean, rng, rate, noise_power, mixed)
     additive = [k for k in kinds if k in ADDITIVE]
     share = noise_power / len(kinds)
     noise = np.zeros_like(clean, dtype=np.float64)
@@ -243,7 +246,10 @@ def add_noise(clean: np.ndarray, cfg: Any, rng: np.random.Generator,
               snr_db: float | np.ndarray | None = None, kinds: list[str] | None = None,
               recorded: Recorded | None = None, share: float = 1.0) -> np.ndarray:
     """Noisy copies of clean windows (n, W). `snr_db` (one value, or one per window) fixes the SNR instead
-    of drawing it; `kinds` replaces cfg.noise; `recorded` noise takes `share` of the noise power."""
+    of drawing it; `kinds` replaces cfg.noise; `recorded` noise takes `share` of the noise power. The kinds
+    `mix` mixes are cfg.mix_kinds where the kinds are cfg's (training), all of MIXED where the caller names
+    them: `hush eval`'s mix table is the same test for every model."""
+    mixed = MIXED if kinds else tuple(getattr(cfg, "mix_kinds", MIXED))
     kinds = list(kinds or cfg.noise)
     if kinds == ["seed"] and recorded is None:
         return clean + cfg.noise_factor * rng.standard_normal(clean.shape)
@@ -252,16 +258,16 @@ def add_noise(clean: np.ndarray, cfg: Any, rng: np.random.Generator,
         raise InputError(f"noise must be kinds from {', '.join(KINDS)} (mix alone), got {kinds}")
     n = len(clean)
     power = np.maximum(clean.var(axis=1, keepdims=True), 1e-12) / 10 ** (_snr(cfg, rng, n, snr_db) / 10)
-    return clean + _made(clean, kinds, rng, cfg.rate, power, recorded, share)
+    return clean + _made(clean, kinds, rng, cfg.rate, power, recorded, share, mixed)
 
 
 def _made(clean: np.ndarray, kinds: list[str], rng: np.random.Generator, rate: float, power: np.ndarray,
-          recorded: Recorded | None, share: float) -> np.ndarray:
+          recorded: Recorded | None, share: float, mixed: tuple[str, ...] = MIXED) -> np.ndarray:
     if recorded is None:
-        return make_noise(clean, kinds, rng, rate, power)
+        return make_noise(clean, kinds, rng, rate, power, mixed)
     noise = recorded.draw(rng, len(clean), clean.shape[1]) * np.sqrt(power * share)
     if share < 1:
-        noise += make_noise(clean, kinds, rng, rate, power * (1 - share))
+        noise += make_noise(clean, kinds, rng, rate, power * (1 - share), mixed)
     return noise
 
 

@@ -177,3 +177,24 @@ def test_mix_leaves_out_what_one_window_cannot_tell_from_signal(monkeypatch: pyt
     noisy = noise.add_noise(clean, CFG, rng, 10.0, ["mix"])
     assert np.isfinite(noisy).all()
     assert set(drawn) == {"white", "pink", "spikes", "hum"}
+
+
+def test_training_mix_draws_its_mix_kinds_and_eval_mix_stays_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mix_kinds` without spikes: the training noise (kinds from the config) never draws impulses, while a
+    kind list named by the caller, as `hush eval` names `mix`, is the whole mix for every model."""
+    drawn: list[str] = []
+    for name, kind in list(noise.ADDITIVE.items()):
+        def spy(*args: object, _name: str = name, _kind: noise.Kind = kind) -> np.ndarray:
+            drawn.append(_name)
+            return _kind(*args)  # type: ignore[arg-type]
+        monkeypatch.setitem(noise.ADDITIVE, name, spy)
+    cfg = TrainConfig(mix_kinds=["white", "pink", "hum"])
+    rng = np.random.default_rng(13)
+    clean = data.synthetic_clean(CFG, 2000, rng)
+    noisy = noise.add_noise(clean, cfg, rng)
+    assert set(drawn) == {"white", "pink", "hum"}
+    assert abs(np.median(_snr(clean, noise.add_noise(clean, cfg, rng, 5.0))) - 5.0) < 0.5  # still at the SNR
+    drawn.clear()
+    noise.add_noise(clean, cfg, rng, 10.0, ["mix"])
+    assert set(drawn) == {"white", "pink", "spikes", "hum"}
+    assert np.isfinite(noisy).all()
