@@ -134,9 +134,9 @@ class TrainConfig:
                           "['mix'] is every kind at random levels; ['seed'] is the tutorial's",
                           items=("white", "pink", "brown", "spikes", "wander", "hum", "clip", "quantize", "dropout",
                                  "mix", "seed"))
-    mix_kinds: list[str] = _f(["white", "pink", "spikes", "hum"], "with noise = ['mix']: the kinds it mixes, white "
-                              "among them; leave spikes out where the signal's own one-sample events must be kept "
-                              "(docs/quality.md, Limits)", items=("white", "pink", "spikes", "hum"))
+    mix_kinds: list[str] = _f(["white", "pink", "spikes", "hum"], "with noise = ['mix']: the kinds it mixes (white "
+                              "always); without spikes, one-sample events of the signal are kept (docs/quality.md)",
+                              items=("white", "pink", "spikes", "hum"))
     noise_file: str = _f("", "a recording of the sensor's noise alone (.npy, or .csv with noise_column): its "
                          "segments are added at the SNRs, instead of or beside the kinds above; empty: none")
     noise_column: str = _f("", "noise_file's CSV column, as `column`")
@@ -306,21 +306,15 @@ def check_value(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
     def bad() -> ConfigError:
         return ConfigError(f"{where}: {f.name} must be {_expected(f)}, got {value!r}")
 
-    if typ == "bool":
-        if not isinstance(value, bool):
-            raise bad()
-    elif typ == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad()
-    elif typ == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise bad()
+    number = {"int": int, "float": int | float}.get(typ)
+    if (typ == "bool") != isinstance(value, bool) or (number and not isinstance(value, number)):
+        raise bad()  # a bool is an int to Python, never a number here
+    if typ == "float":
         value = float(value)
         if value != value:
             raise bad()
-    elif typ == "str":
-        if not isinstance(value, str):
-            raise bad()
+    elif typ == "str" and not isinstance(value, str):
+        raise bad()
     elif typ in ("list[str]", "list[int]"):
         item = str if typ == "list[str]" else int
         if not isinstance(value, list) or not (value or rules.get("empty")) or not all(
@@ -334,9 +328,7 @@ def check_value(f: dataclasses.Field[Any], value: Any, where: str) -> Any:
         value = list(value)
     if "choices" in rules and value not in rules["choices"]:
         raise bad()
-    if "min" in rules and value < rules["min"]:
-        raise bad()
-    if "max" in rules and value > rules["max"]:
+    if ("min" in rules and value < rules["min"]) or ("max" in rules and value > rules["max"]):
         raise bad()
     return value
 
@@ -361,21 +353,20 @@ def _check_section(obj: Any, where: str) -> None:
     if isinstance(obj, ServeConfig) and bool(obj.curve_secret_key) != bool(obj.curve_clients_dir):
         raise ConfigError(f"{where}: curve_secret_key and curve_clients_dir go together; got "
                           f"{obj.curve_secret_key!r} and {obj.curve_clients_dir!r}")
-    if isinstance(obj, TrainConfig) and "seed" in obj.noise and len(obj.noise) > 1:
-        raise ConfigError(f"{where}: noise ['seed'] is the tutorial's absolute noise and combines with nothing, "
-                          f"got {obj.noise!r}")
-    if isinstance(obj, TrainConfig) and "white" not in obj.mix_kinds:
-        raise ConfigError(f"{where}: mix_kinds must include white (the mix's floor, in every window it "
-                          f"mixes), got {obj.mix_kinds!r}")
-    if isinstance(obj, TrainConfig) and "mix" in obj.noise and len(obj.noise) > 1:
-        raise ConfigError(f"{where}: noise ['mix'] is a recipe of every kind and combines with nothing, "
-                          f"got {obj.noise!r}")
-    if isinstance(obj, TrainConfig) and obj.snr_db_min > obj.snr_db_max:
-        raise ConfigError(f"{where}: snr_db_min ({obj.snr_db_min}) must be <= snr_db_max ({obj.snr_db_max})")
-    if isinstance(obj, TrainConfig) and obj.amplitude_min > obj.amplitude_max:
-        raise ConfigError(f"{where}: amplitude_min ({obj.amplitude_min}) must be <= amplitude_max "
-                          f"({obj.amplitude_max})")
-
+    if not isinstance(obj, TrainConfig):
+        return
+    for broken, message in (
+            ("seed" in obj.noise and len(obj.noise) > 1,
+             f"noise ['seed'] is the tutorial's absolute noise and combines with nothing, got {obj.noise!r}"),
+            ("mix" in obj.noise and len(obj.noise) > 1,
+             f"noise ['mix'] is a recipe of every kind and combines with nothing, got {obj.noise!r}"),
+            ("white" not in obj.mix_kinds, f"mix_kinds must include white (the mix's floor), got {obj.mix_kinds!r}"),
+            (obj.snr_db_min > obj.snr_db_max,
+             f"snr_db_min ({obj.snr_db_min}) must be <= snr_db_max ({obj.snr_db_max})"),
+            (obj.amplitude_min > obj.amplitude_max,
+             f"amplitude_min ({obj.amplitude_min}) must be <= amplitude_max ({obj.amplitude_max})")):
+        if broken:
+            raise ConfigError(f"{where}: {message}")
 
 def override(section: Any, flags: dict[str, Any]) -> Any:
     """Apply command-line values (None means 'not given') to a loaded section."""

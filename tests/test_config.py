@@ -48,7 +48,7 @@ def write(tmp_path: Path, text: str) -> Path:
     ("[serve]\ninput_mode = \"listen\"\n", "input_mode must be one of 'bind', 'connect', got 'listen'"),
     ("[train]\nfamilies = [\"sines\", \"noise\"]\n", "families must be a list of 'sines'"),
     ("[train]\nsnr_db_min = 20\nsnr_db_max = 10\n", "snr_db_min (20.0) must be <= snr_db_max (10.0)"),
-    ("[train]\nmix_kinds = [\"pink\", \"hum\"]\n", "mix_kinds must include white (the mix's floor"),
+    ("[train]\nmix_kinds = [\"pink\", \"hum\"]\n", "mix_kinds must include white (the mix's floor)"),
     ("[serve\n", "not valid TOML"),
 ])
 def test_bad_config_names_key_value_and_place(tmp_path: Path, text: str, message: str) -> None:
