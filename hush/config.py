@@ -130,8 +130,8 @@ class TrainConfig:
     amplitude_min: float = _f(0.1, "smallest signal amplitude (log-uniform)", min=0.0)
     amplitude_max: float = _f(10.0, "largest signal amplitude", min=0.0)
     offset_max: float = _f(5.0, "offsets are uniform in [-offset_max, offset_max]", min=0.0)
-    noise: list[str] = _f(["mix"], "noise kinds, each an equal share of the noise power (trainer/noise.py); "
-                          "['mix'] is every kind at random levels; ['seed'] is the tutorial's",
+    noise: list[str] = _f(["mix"], "noise kinds, summed at equal power in every window (trainer/noise.py); "
+                          "['mix'] draws mix_kinds at random levels, some alone; ['seed'] is the tutorial's",
                           items=("white", "pink", "brown", "spikes", "wander", "hum", "clip", "quantize", "dropout",
                                  "mix", "seed"))
     mix_kinds: list[str] = _f(["white", "pink", "spikes", "hum"], "with noise = ['mix']: the kinds it mixes (white "
