@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo test lint bench broker default-model
+.PHONY: setup demo test lint bench broker default-model keep-events-model
 setup: $(VENV)/.installed
 
 # The MQTT bridge's tests start their own broker on a free loopback port: Mosquitto (Debian's package) or,
@@ -44,3 +44,8 @@ default-model: setup
 	  --out build/default-model/more.keras
 	$(BIN)/hush train --config models/recipe/to80db.toml --init build/default-model/more.keras \
 	  --out models/default.keras
+
+# models/keep-events.keras from the shipped default: the mix without impulses, 8 epochs (5-12 minutes).
+keep-events-model: setup
+	$(BIN)/hush train --config models/recipe/keep-events.toml --init models/default.keras \
+	  --out models/keep-events.keras

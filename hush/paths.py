@@ -15,5 +15,6 @@ def _shipped(package: str, name: str) -> Path:
 
 
 DEFAULT_MODEL = _shipped("hush.models", "default.keras")
+KEEP_EVENTS_MODEL = _shipped("hush.models", "keep-events.keras")  # keeps one-sample events (docs/quality.md)
 DEMO_RECORDING = _shipped("hush.data", "demo.hushrec")
 DEMO_REFERENCE = _shipped("hush.data", "demo_clean.npy")

@@ -213,3 +213,23 @@ def test_a_model_lite_cannot_convert_is_served_by_the_other_engines(tiny_model: 
     for engine in ("lite", "int8"):
         with pytest.raises(ModelFileError, match=refused):
             Runner.load(tiny_model, max_batch=4, engine=engine)
+
+
+def test_the_shipped_models_part_on_a_one_sample_excursion() -> None:
+    """A two-level signal whose one sample leaves its level and comes straight back, nearly clean (40 dB): the
+    default takes that sample for an impulse and removes it; keep-events keeps it, and both remove the white
+    noise around it."""
+    from hush.paths import DEFAULT_MODEL, KEEP_EVENTS_MODEL
+
+    rng = np.random.default_rng(3)
+    clean = np.where((np.arange(150) // 30) % 2 == 0, 1.0, -1.0)[None].repeat(8, axis=0)
+    at = rng.integers(10, 140, 8)
+    clean[np.arange(8), at] *= -1  # the excursion: one sample on the other level
+    noisy = clean + rng.standard_normal(clean.shape) * 0.01  # 40 dB
+    for path, kept in ((DEFAULT_MODEL, False), (KEEP_EVENTS_MODEL, True)):
+        out = Runner.load(path, max_batch=16).denoise(noisy)
+        excursion = np.abs(out[np.arange(8), at] - clean[np.arange(8), at])
+        assert (excursion.max() < 0.2) if kept else (excursion.min() > 1.0), (path, excursion)
+        rest = np.ones_like(clean, bool)
+        rest[np.arange(8), at] = False
+        assert ((out - clean)[rest] ** 2).mean() < ((noisy - clean)[rest] ** 2).mean()
