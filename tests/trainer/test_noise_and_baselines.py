@@ -163,15 +163,21 @@ def test_blind_baselines_need_no_truth_and_cannot_beat_the_oracle() -> None:
     assert {k: v["setting"] for k, v in other.items()} == {k: v["setting"] for k, v in blind.items()}
 
 
-def test_mix_leaves_out_what_one_window_cannot_tell_from_signal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Brown noise and wander are never drawn for the default's training noise (a model taught to remove
-    them removes slow signal too), while pink, spikes and hum are, each sometimes alone."""
+def _spy_on_kinds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the additive kinds drawn from now on, in order."""
     drawn: list[str] = []
     for name, kind in list(noise.ADDITIVE.items()):
         def spy(*args: object, _name: str = name, _kind: noise.Kind = kind) -> np.ndarray:
             drawn.append(_name)
             return _kind(*args)  # type: ignore[arg-type]
         monkeypatch.setitem(noise.ADDITIVE, name, spy)
+    return drawn
+
+
+def test_mix_leaves_out_what_one_window_cannot_tell_from_signal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Brown noise and wander are never drawn for the default's training noise (a model taught to remove
+    them removes slow signal too), while pink, spikes and hum are, each sometimes alone."""
+    drawn = _spy_on_kinds(monkeypatch)
     rng = np.random.default_rng(12)
     clean = data.synthetic_clean(CFG, 2000, rng)
     noisy = noise.add_noise(clean, CFG, rng, 10.0, ["mix"])
@@ -182,12 +188,7 @@ def test_mix_leaves_out_what_one_window_cannot_tell_from_signal(monkeypatch: pyt
 def test_training_mix_draws_its_mix_kinds_and_eval_mix_stays_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     """`mix_kinds` without spikes: the training noise (kinds from the config) never draws impulses, while a
     kind list named by the caller, as `hush eval` names `mix`, is the whole mix for every model."""
-    drawn: list[str] = []
-    for name, kind in list(noise.ADDITIVE.items()):
-        def spy(*args: object, _name: str = name, _kind: noise.Kind = kind) -> np.ndarray:
-            drawn.append(_name)
-            return _kind(*args)  # type: ignore[arg-type]
-        monkeypatch.setitem(noise.ADDITIVE, name, spy)
+    drawn = _spy_on_kinds(monkeypatch)
     cfg = TrainConfig(mix_kinds=["white", "pink", "hum"])
     rng = np.random.default_rng(13)
     clean = data.synthetic_clean(CFG, 2000, rng)
