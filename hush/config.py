@@ -368,6 +368,7 @@ def _check_section(obj: Any, where: str) -> None:
         if broken:
             raise ConfigError(f"{where}: {message}")
 
+
 def override(section: Any, flags: dict[str, Any]) -> Any:
     """Apply command-line values (None means 'not given') to a loaded section."""
     given = {k: v for k, v in flags.items() if v is not None}
