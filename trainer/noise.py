@@ -15,6 +15,8 @@ those four alone; hum within 2 % of 50 or 60 Hz at `rate` (a mains frequency dri
 clock, but a tone elsewhere may be signal: a model taught hum over a band removes every tone in it); in
 15 % of windows one distortion taking 30-70 % of the noise power. Brown noise and wander are left out:
 within one window they look like signal, and a model taught to remove them removes signal too.
+`mix_kinds` (TrainConfig) narrows the four kinds for training: without spikes, a model keeps a signal's own
+one-sample events, which within a window are impulses (docs/quality.md, Limits).
 A recording of the sensor's own noise (`--noise-file`: the sensor running with no signal) replaces the
 synthetic noise, or takes `noise_file_share` of its power: segments of it, each offset removed, at the SNR.
 `seed` is the tutorial's absolute noise, noise_factor * N(0, 1), and is not scaled to an SNR.
@@ -249,7 +251,7 @@ def add_noise(clean: np.ndarray, cfg: Any, rng: np.random.Generator,
     of drawing it; `kinds` replaces cfg.noise; `recorded` noise takes `share` of the noise power. The kinds
     `mix` mixes are cfg.mix_kinds where the kinds are cfg's (training), all of MIXED where the caller names
     them: `hush eval`'s mix table is the same test for every model."""
-    mixed = MIXED if kinds else tuple(getattr(cfg, "mix_kinds", MIXED))
+    mixed = MIXED if kinds else tuple(cfg.mix_kinds)
     kinds = list(kinds or cfg.noise)
     if kinds == ["seed"] and recorded is None:
         return clean + cfg.noise_factor * rng.standard_normal(clean.shape)
