@@ -11,12 +11,20 @@ from zmq.utils.monitor import recv_monitor_message
 
 class Handshake:
     """Watches a socket's connection events from before it connects (attach, then connect or bind) until
-    `done`. `explain` reads what happened so far."""
+    `done`; `watch` starts again (a client waiting a second time, for a restarted daemon). `explain` reads
+    what happened since."""
 
     def __init__(self, sock: zmq.Socket):
         self.sock = sock
-        self.monitor: zmq.Socket | None = sock.get_monitor_socket()
+        self.monitor: zmq.Socket | None = None
         self.events: list[tuple[int, Any]] = []
+        self.watch()
+
+    def watch(self) -> None:
+        """Watch from now, unless already watching: what happened before `done` no longer explains anything."""
+        if self.monitor is None:
+            self.events = []
+            self.monitor = self.sock.get_monitor_socket()
 
     def seen(self) -> set[int]:
         """The kinds of event so far."""

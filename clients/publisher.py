@@ -193,6 +193,8 @@ def wait_subscribed(sock: zmq.Socket, topic: bytes | None, timeout_s: float, end
     """On an XPUB socket: wait for a subscription that matches `topic` (any, if None); on a PUSH socket, for a
     completed handshake with a peer. NotConnected says why nothing came (Handshake.explain)."""
     deadline = time.monotonic() + timeout_s
+    if handshake is not None:
+        handshake.watch()
     try:
         while (left := deadline - time.monotonic()) > 0:
             if push:

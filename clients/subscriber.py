@@ -47,6 +47,8 @@ class Subscriber:
     def wait_ready(self, timeout_s: float = 10.0) -> dict[str, object]:
         """Block until the daemon confirms our subscriptions; return its hello (model, window, protocol)."""
         deadline = time.monotonic() + timeout_s
+        if self.handshake is None:  # waiting again (a restarted daemon): explain what happens from now
+            self.handshake = Handshake(self.sock)
         while (left := deadline - time.monotonic()) > 0:
             if self.sock.poll(int(left * 1000) + 1):
                 msg = protocol.decode_message(self.sock.recv_multipart())

@@ -3,6 +3,7 @@ daemon in this process on a thread. Every benchmark, the demo and the tests star
 
 from __future__ import annotations
 
+import random
 import signal
 import socket
 import subprocess
@@ -25,9 +26,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def loopback() -> str:
-    """A tcp://127.0.0.1 endpoint on a free port."""
-    return f"tcp://127.0.0.1:{free_port()}"
+def loopback(stable: bool = False) -> str:
+    """A tcp://127.0.0.1 endpoint on a free port. `stable`: a port below the kernel's ephemeral range, for a
+    daemon that restarts on it (see stable_port)."""
+    return f"tcp://127.0.0.1:{stable_port() if stable else free_port()}"
+
+
+def stable_port() -> int:
+    """A free TCP port on 127.0.0.1 below the ephemeral range (ip_local_port_range), as a deployment's 5555
+    is. A port the OS hands out may meanwhile become the source port of some outgoing connection (a client
+    reconnecting to the other endpoint, say); a daemon restarting on it then cannot bind."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768  # Linux's default
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(1024, low - 12000), low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port on 127.0.0.1 below {low} after 200 tries")
 
 
 def wait_ready(endpoint: str, timeout_s: float) -> bool:

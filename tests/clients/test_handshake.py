@@ -54,3 +54,22 @@ def test_curve_on_one_side_and_an_unlisted_key(tiny_runner: Any, tmp_path: Path,
             assert "refused this client's CURVE key" in why(pub)
     key = stranger_public.read_text().split('public-key = "')[1].split('"')[0]
     assert f"refused a CURVE client: its public key {key} is not in {allowed}" in caplog.text
+
+
+def test_waiting_again_explains_what_happened_since(tiny_runner: Any) -> None:
+    """A client that waits a second time (its daemon restarted) is told what its socket met since, not
+    what it met the first time."""
+    import zmq
+
+    with running(tiny_runner) as srv:
+        endpoint = srv.input_endpoint
+        pub = Publisher(endpoint, "s")
+        pub.wait_connected()
+    ctx: zmq.Context = zmq.Context.instance()
+    squatter = ctx.socket(zmq.PULL)  # not a daemon's SUB input: the handshake fails
+    squatter.bind(endpoint)
+    try:
+        with pub:
+            assert "dropped it at the handshake" in why(pub)
+    finally:
+        squatter.close(linger=0)

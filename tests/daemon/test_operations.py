@@ -20,6 +20,7 @@ from hush.clients.control import request
 from hush.clients.publisher import Publisher
 from hush.clients.security import make_keys
 from hush.clients.subscriber import Subscriber
+from hush.errors import NotConnected
 from hush.tools.spawn import DaemonProcess, free_port, loopback
 from tests.conftest import running, serving
 
@@ -222,16 +223,22 @@ def test_curve_lets_in_only_known_keys(tiny_runner, tmp_path: Path) -> None:  # 
 
 
 def test_kill_9_and_restart_on_the_same_endpoints(tiny_model: Path, tmp_path: Path) -> None:
-    first = DaemonProcess(tiny_model, log=tmp_path / "serve.log").start(ready_timeout_s=None)
+    log = tmp_path / "serve.log"
+    first = DaemonProcess(tiny_model, loopback(stable=True), loopback(stable=True), log=log).start(None)
     with first, Subscriber(first.output) as sub, Publisher(first.input, "k9") as pub:
         sub.wait_ready(120)
         pub.wait_connected(60)
         pub.send(np.ones(150))
         assert [m.seq for m in collect(sub, 1)] == [0]
         first.kill()  # SIGKILL: no goodbye
-        with DaemonProcess(tiny_model, first.input, first.output, log=tmp_path / "serve.log").start(None) as second:
-            sub.wait_ready(120)  # the same sockets, reconnected by ZeroMQ, hear the new daemon's hello
-            pub.wait_connected(60)  # and the new daemon's subscription
+        with DaemonProcess(tiny_model, first.input, first.output, log=log).start(None) as second:
+            try:
+                sub.wait_ready(120)  # the same sockets, reconnected by ZeroMQ, hear the new daemon's hello
+                pub.wait_connected(60)  # and the new daemon's subscription
+            except NotConnected as exc:
+                code = second.proc.poll() if second.proc else None
+                raise AssertionError(f"{exc}; the second daemon's exit code: {code}; its log ends:\n"
+                                     + "\n".join(log.read_text().splitlines()[-15:])) from None
             pub.send(np.ones(150))
             assert [m.seq for m in collect(sub, 1)] == [1]
             assert second.stop() == 0
