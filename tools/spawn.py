@@ -40,9 +40,8 @@ def stable_port() -> int:
         low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         low = 32768  # Linux's default
-    rng = random.Random()
     for _ in range(200):
-        port = rng.randrange(max(1024, low - 12000), low)
+        port = random.randrange(max(1024, low - 12000), low)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

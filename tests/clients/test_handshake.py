@@ -62,14 +62,9 @@ def test_waiting_again_explains_what_happened_since(tiny_runner: Any) -> None:
     import zmq
 
     with running(tiny_runner) as srv:
-        endpoint = srv.input_endpoint
-        pub = Publisher(endpoint, "s")
+        pub = Publisher(srv.input_endpoint, "s")
         pub.wait_connected()
-    ctx: zmq.Context = zmq.Context.instance()
-    squatter = ctx.socket(zmq.PULL)  # not a daemon's SUB input: the handshake fails
-    squatter.bind(endpoint)
-    try:
-        with pub:
-            assert "dropped it at the handshake" in why(pub)
-    finally:
-        squatter.close(linger=0)
+    squatter: zmq.Socket = zmq.Context.instance().socket(zmq.PULL)  # not a SUB input: the handshake fails
+    with pub, squatter:
+        squatter.bind(pub.endpoint)
+        assert "dropped it at the handshake" in why(pub)
