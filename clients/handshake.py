@@ -3,10 +3,13 @@ of the wrong type (PUB to a PULL input, PUSH to a SUB one), CURVE on one side on
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
+
+_MONITORS = itertools.count()
 
 
 class Handshake:
@@ -24,7 +27,9 @@ class Handshake:
         """Watch from now, unless already watching: what happened before `done` no longer explains anything."""
         if self.monitor is None:
             self.events = []
-            self.monitor = self.sock.get_monitor_socket()
+            # A fresh inproc address each time: the one pyzmq derives from the socket stays taken for a
+            # while after disable_monitor, and watching again on it fails with "Address already in use".
+            self.monitor = self.sock.get_monitor_socket(addr=f"inproc://hush.monitor.{next(_MONITORS)}")
 
     def seen(self) -> set[int]:
         """The kinds of event so far."""
